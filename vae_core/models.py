@@ -1,0 +1,106 @@
+"""The networks: a VAE base with the pytorch/examples interface and two variants.
+
+Interface (Kingma & Welling 2014): `encode(x) -> (mu, log_var)` where the encoder's second
+head is the log *variance* log sigma^2; `reparameterize` draws z = mu + sigma * eps with
+sigma = exp(log_var / 2); `decode(z)` returns an image in [0, 1]. `forward` returns
+decoder *logits*, so the Bernoulli loss can use the fused, numerically stable
+`binary_cross_entropy_with_logits`.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from .config import ModelConfig
+
+
+class VAE(nn.Module):
+    """Base class: subclasses build `enc` (x -> features), `enc_stats` (features ->
+    [mu | log_var], one matmul for both heads) and `dec` (z -> logits)."""
+
+    enc: nn.Module
+    enc_stats: nn.Module
+    dec: nn.Module
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+
+    @property
+    def latent_dim(self) -> int:
+        return self.config.latent_dim
+
+    def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """x (N, C, H, W) in [0, 1] -> mu (N, D), log_var (N, D)."""
+        mu, log_var = self.enc_stats(self.enc(x)).chunk(2, dim=1)
+        return mu, log_var
+
+    def decode_logits(self, z: Tensor) -> Tensor:
+        """z (N, D) -> logits (N, C, H, W)."""
+        return self.dec(z).view(-1, *self.config.image_shape)
+
+    def decode(self, z: Tensor) -> Tensor:
+        """z (N, D) -> image (N, C, H, W) in [0, 1]."""
+        return torch.sigmoid(self.decode_logits(z))
+
+    @staticmethod
+    def reparameterize(mu: Tensor, log_var: Tensor, eps: Tensor | None = None) -> Tensor:
+        """z = mu + sigma * eps with eps ~ N(0, I) unless a chosen eps is given.
+
+        Gradients flow to mu and log_var through z; eps carries the randomness.
+        """
+        if eps is None:
+            eps = torch.randn_like(mu)
+        return mu + torch.exp(0.5 * log_var) * eps
+
+    def forward(self, x: Tensor, eps: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        """x -> (recon_logits, mu, log_var)."""
+        mu, log_var = self.encode(x)
+        z = self.reparameterize(mu, log_var, eps)
+        return self.decode_logits(z), mu, log_var
+
+
+class MLPVAE(VAE):
+    """pytorch/examples' VAE: pixels -> hidden -> (mu, log_var); z -> hidden -> pixels."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__(config)
+        n_pixels = math.prod(config.image_shape)
+        h, d = config.hidden_dim, config.latent_dim
+        self.enc = nn.Sequential(nn.Flatten(), nn.Linear(n_pixels, h), nn.ReLU())
+        self.enc_stats = nn.Linear(h, 2 * d)
+        self.dec = nn.Sequential(nn.Linear(d, h), nn.ReLU(), nn.Linear(h, n_pixels))
+
+
+class ConvVAE(VAE):
+    """A small convolutional VAE for 28x28: two stride-2 convs each way."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__(config)
+        c = config.image_shape[0]
+        ch = max(8, config.hidden_dim // 8)  # hidden_dim=128 -> 16 and 32 channels
+        d = config.latent_dim
+        self.enc = nn.Sequential(
+            nn.Conv2d(c, ch, 4, stride=2, padding=1), nn.ReLU(),  # 28 -> 14
+            nn.Conv2d(ch, 2 * ch, 4, stride=2, padding=1), nn.ReLU(),  # 14 -> 7
+            nn.Flatten(),
+            nn.Linear(2 * ch * 7 * 7, config.hidden_dim), nn.ReLU(),
+        )
+        self.enc_stats = nn.Linear(config.hidden_dim, 2 * d)
+        self.dec = nn.Sequential(
+            nn.Linear(d, config.hidden_dim), nn.ReLU(),
+            nn.Linear(config.hidden_dim, 2 * ch * 7 * 7), nn.ReLU(),
+            nn.Unflatten(1, (2 * ch, 7, 7)),
+            nn.ConvTranspose2d(2 * ch, ch, 4, stride=2, padding=1), nn.ReLU(),  # 7 -> 14
+            nn.ConvTranspose2d(ch, c, 4, stride=2, padding=1),  # 14 -> 28
+        )
+
+
+MODEL_CLASSES: dict[str, type[VAE]] = {"mlp": MLPVAE, "conv": ConvVAE}
+
+
+def build_model(config: ModelConfig) -> VAE:
+    """Rebuild the network a config describes (weights are loaded separately)."""
+    return MODEL_CLASSES[config.arch](config)
