@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install install-dev browser
+.PHONY: run test install install-dev browser checkpoints
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,3 +26,11 @@ browser:
 
 test: install-dev browser
 	$(BIN)/python -m pytest
+
+# Rebuild the shipped models in checkpoints/ (MNIST ones read the IDX files in ../shared/data/mnist).
+MNIST_DIR ?= ../shared/data/mnist
+checkpoints: install
+	$(BIN)/python -m vae_core.train --dataset digits --arch mlp --latent-dim 2 --epochs 300 --out checkpoints/digits-mlp-2d
+	$(BIN)/python -m vae_core.train --dataset digits --arch mlp --latent-dim 8 --epochs 300 --out checkpoints/digits-mlp-8d
+	$(BIN)/python -m vae_core.train --dataset mnist --data-dir $(MNIST_DIR) --arch conv --latent-dim 2 --epochs 40 --out checkpoints/mnist-conv-2d
+	$(BIN)/python -m vae_core.train --dataset mnist --data-dir $(MNIST_DIR) --arch conv --latent-dim 16 --epochs 40 --out checkpoints/mnist-conv-16d

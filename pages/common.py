@@ -1,0 +1,137 @@
+"""Streamlit glue shared by every page: the cached model loader, the model picker, and
+the latent point handed from one page to another. No VAE logic lives here."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from vae_core import Checkpoint, CheckpointError, DataError, ImageData, list_checkpoints, load_checkpoint, load_dataset
+from vae_core.inference import encode_images
+
+REPO = Path(__file__).resolve().parents[1]
+SHIPPED_DIR = REPO / "checkpoints"
+DEFAULT_MODEL = "digits-mlp-2d"
+MNIST_DIR = REPO.parent / "shared" / "data" / "mnist"
+
+MODEL_KEY = "model_path"  # selectbox key: the chosen checkpoint's weights path (str)
+LATENT_KEY = "latent_z"  # list[float]: the point the Explore page starts from
+LATENT_SOURCE_KEY = "latent_source"  # str: where that point came from, for the caption
+
+
+def user_dir() -> Path:
+    """Where models trained in the app are saved (override with VAE_EXPLORER_USER_DIR)."""
+    return Path(os.environ.get("VAE_EXPLORER_USER_DIR", REPO / "user_checkpoints"))
+
+
+def available_models() -> dict[str, dict[str, Any]]:
+    """weights path -> sidecar, shipped models first."""
+    return {str(path): meta for path, meta in list_checkpoints(SHIPPED_DIR, user_dir())}
+
+
+@st.cache_resource(show_spinner="Loading model…", max_entries=8)
+def _load(path: str, mtime_ns: int) -> Checkpoint:
+    """Shared by all sessions: never train or mutate the returned model."""
+    return load_checkpoint(path)
+
+
+def load_model(path: str) -> Checkpoint:
+    """The cached checkpoint, keyed on its path and modification time."""
+    return _load(path, Path(path).stat().st_mtime_ns)
+
+
+@st.cache_resource(show_spinner="Loading data…", max_entries=4)
+def _dataset(name: str, data_dir: str | None) -> ImageData:
+    return load_dataset(name, data_dir)
+
+
+def model_dataset(ckpt: Checkpoint) -> ImageData | None:
+    """The images the model was trained on, when they are on this machine; else None.
+
+    Shipped MNIST models stay explorable without their data through their stored codes.
+    """
+    train = ckpt.metadata.get("train", {})
+    name, data_dir = train.get("dataset", "digits"), train.get("data_dir")
+    candidates = [data_dir] if name in ("idx", "folder") else [data_dir, str(MNIST_DIR)] if name == "mnist" else [data_dir]
+    for directory in candidates:
+        if name != "digits" and (directory is None or not Path(directory).is_dir()):
+            continue
+        try:
+            return _dataset(name, directory)
+        except DataError:
+            continue
+    return None
+
+
+@st.cache_data(show_spinner="Encoding the data set…", max_entries=8)
+def _codes(path: str, mtime_ns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ckpt = load_model(path)
+    if ckpt.codes is not None:
+        return ckpt.codes.mu.numpy(), ckpt.codes.log_var.numpy(), ckpt.codes.labels.numpy()
+    data = model_dataset(ckpt)
+    if data is None:
+        raise DataError("this model stores no latent codes and its data set is not on this machine")
+    mu, log_var = encode_images(ckpt.model, data.images)
+    return mu, log_var, data.labels.numpy()
+
+
+def model_codes(ckpt: Checkpoint) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mu, log_var, labels) of the model's data set: stored codes, else encoded once."""
+    return _codes(str(ckpt.path), ckpt.path.stat().st_mtime_ns)
+
+
+def model_label(meta: dict[str, Any], path: str) -> str:
+    m = meta["model"]
+    return f"{Path(path).stem} · {meta.get('dataset', '?')} · {m['arch']} · {m['latent_dim']}-d"
+
+
+def model_picker() -> Checkpoint | None:
+    """Sidebar: choose a model and show its card. Returns None (with a message) if none loads."""
+    models = available_models()
+    if not models:
+        st.sidebar.error("No models found. Train one on the Train page.")
+        return None
+    paths = list(models)
+    if st.session_state.get(MODEL_KEY) not in models:
+        default = next((p for p in paths if Path(p).stem == DEFAULT_MODEL), paths[0])
+        st.session_state[MODEL_KEY] = default
+    path = st.sidebar.selectbox(
+        "Model", paths, key=MODEL_KEY, format_func=lambda p: model_label(models[p], p),
+    )
+    try:
+        ckpt = load_model(path)
+    except (CheckpointError, OSError) as err:
+        st.sidebar.error(f"This model cannot be loaded: {err}")
+        return None
+    _model_card(ckpt)
+    return ckpt
+
+
+def _model_card(ckpt: Checkpoint) -> None:
+    meta, cfg = ckpt.metadata, ckpt.config
+    final = meta.get("final") or {}
+    with st.sidebar.expander("Model card", expanded=False):
+        st.markdown(
+            f"- **Data set**: {meta.get('dataset', '?')}\n"
+            f"- **Architecture**: {cfg.arch}, hidden {cfg.hidden_dim}, image {cfg.image_shape[1]}×{cfg.image_shape[2]}\n"
+            f"- **Latent dim**: {cfg.latent_dim}\n"
+            f"- **Reconstruction**: {cfg.recon.upper()}\n"
+            f"- **Epochs**: {meta.get('epochs_trained', '?')} (best at {final.get('best_epoch', '?')})\n"
+            f"- **Test loss**: {final.get('test_loss', float('nan')):.2f} nats/image "
+            f"(recon {final.get('test_recon', float('nan')):.2f}, KL {final.get('test_kl', float('nan')):.2f})\n"
+            f"- **Trained on**: {meta.get('device', '?')}"
+        )
+
+
+def set_latent_point(z: np.ndarray, source: str) -> None:
+    """Hand a latent point to the Explore and Reparameterization pages."""
+    st.session_state[LATENT_KEY] = [float(v) for v in np.asarray(z).ravel()]
+    st.session_state[LATENT_SOURCE_KEY] = source
+
+
+def current_model() -> Checkpoint | None:
+    """The checkpoint chosen in the sidebar (app.py draws the picker before each page)."""
+    return st.session_state.get("_checkpoint")

@@ -1,0 +1,5 @@
+"""home page (in progress)."""
+import streamlit as st
+
+st.title("home")
+st.info("This page is being built.")

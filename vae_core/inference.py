@@ -1,0 +1,32 @@
+"""Small, fast calls the pages make on every interaction: decode a point, encode images.
+
+All run under `torch.inference_mode()` and return NumPy, so a page can hand the result
+straight to plotly or `st.image`.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .models import VAE
+
+
+@torch.inference_mode()
+def decode_latents(model: VAE, z: np.ndarray | torch.Tensor) -> np.ndarray:
+    """z (D,) or (N, D) -> images (N, H, W) float32 in [0, 1] (first channel)."""
+    z_t = torch.as_tensor(np.asarray(z, dtype=np.float32)).reshape(-1, model.latent_dim)
+    device = next(model.parameters()).device
+    return model.decode(z_t.to(device))[:, 0].cpu().numpy()
+
+
+@torch.inference_mode()
+def encode_images(model: VAE, images: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """images (N, C, H, W) in [0, 1] -> mu, log_var as (N, D) float32 arrays."""
+    device = next(model.parameters()).device
+    mu, log_var = model.encode(images.to(device))
+    return mu.cpu().numpy(), log_var.cpu().numpy()
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """Float image in [0, 1] -> uint8, for display and for compact browser payloads."""
+    return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
