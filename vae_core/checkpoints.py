@@ -125,15 +125,17 @@ def _read_weights(weights_path: Path) -> dict[str, Tensor]:
         raise CheckpointError(f"{weights_path.name} is missing: the model's weights file was not found") from None
     except OSError as err:
         raise CheckpointError(f"{weights_path.name} could not be read ({err.strerror})") from None
+    try:
+        return load_safetensors(raw)
+    except (SafetensorError, ValueError, RuntimeError):
+        pass
+    # Only now look at what it is instead (a safetensors header may start with any byte).
     if raw[:1] == b"\x80" or raw[:2] == b"PK":
         raise CheckpointError(
             f"{weights_path.name} is a pickled PyTorch file; pickles can run code when loaded, "
             "so only .safetensors weights are accepted"
         )
-    try:
-        return load_safetensors(raw)
-    except (SafetensorError, ValueError, RuntimeError):
-        raise CheckpointError(f"{weights_path.name} is damaged or truncated: it is not a valid safetensors file") from None
+    raise CheckpointError(f"{weights_path.name} is damaged or truncated: it is not a valid safetensors file")
 
 
 def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> Checkpoint:

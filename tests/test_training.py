@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import torch
+
+from vae_core import ModelConfig, TrainConfig, load_checkpoint
+from vae_core.data import load_digits_data
+from vae_core.training import EpochMetrics, StepMetrics, Trainer
+
+DIGITS = ModelConfig(arch="mlp", image_shape=(1, 8, 8), latent_dim=2, hidden_dim=64)
+
+
+def _train(epochs: int, seed: int = 0) -> Trainer:
+    trainer = Trainer(DIGITS, TrainConfig(epochs=epochs, seed=seed, batch_size=64), load_digits_data())
+    list(trainer.run())
+    return trainer
+
+
+def test_training_on_digits_lowers_the_test_loss() -> None:
+    trainer = _train(epochs=8)
+    losses = [m.test_loss for m in trainer.history]
+    assert losses[-1] < 0.8 * losses[0]
+    assert all(isinstance(m, EpochMetrics) for m in trainer.history)
+
+
+def test_training_is_reproducible_with_a_seed() -> None:
+    a, b = _train(2, seed=5), _train(2, seed=5)
+    assert [m.test_loss for m in a.history] == [m.test_loss for m in b.history]
+    for key, value in a.best_state.items():
+        assert torch.equal(value, b.best_state[key])
+
+
+def test_metrics_stream_steps_then_epochs() -> None:
+    trainer = Trainer(DIGITS, TrainConfig(epochs=1, batch_size=256), load_digits_data())
+    metrics = list(trainer.run())
+    steps = [m for m in metrics if isinstance(m, StepMetrics)]
+    assert len(steps) == trainer.steps_per_epoch() and isinstance(metrics[-1], EpochMetrics)
+    assert steps[-1].step == steps[-1].total_steps
+    assert all(m.loss == m.recon + m.kl or abs(m.loss - m.recon - m.kl) < 1e-3 for m in steps)
+    assert metrics[-1].images_per_s > 0
+
+
+def test_stop_between_steps_keeps_the_best_model(tmp_path: Path) -> None:
+    trainer = Trainer(DIGITS, TrainConfig(epochs=50, batch_size=64), load_digits_data())
+    stop = threading.Event()
+    for m in trainer.run(stop):
+        if isinstance(m, EpochMetrics) and m.epoch == 2:
+            stop.set()
+    assert trainer.stopped and len(trainer.history) == 2
+    path = trainer.save(tmp_path / "stopped")
+    ckpt = load_checkpoint(path)
+    assert ckpt.metadata["stopped_early"] and ckpt.metadata["epochs_trained"] == 2
+    assert ckpt.codes is not None and ckpt.codes.mu.shape == (1797, 2)
+
+
+def test_cli_writes_a_checkpoint(tmp_path: Path) -> None:
+    from vae_core.train import main
+
+    assert main(["--dataset", "digits", "--epochs", "1", "--hidden-dim", "32", "--out", str(tmp_path / "cli")]) == 0
+    assert load_checkpoint(tmp_path / "cli").metadata["train"]["epochs"] == 1
