@@ -1,0 +1,110 @@
+"""The Reparameterization page on the default shipped model (digits-mlp-2d)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+REPO = Path(__file__).resolve().parents[2]
+PAGE = "pages/reparameterization.py"
+
+
+def open_page(model: str = "digits-mlp-2d") -> AppTest:
+    """The page with a shipped model picked. The model is chosen through session state before
+    the first run: after `switch_page` AppTest runs the page alone, without app.py's picker."""
+    weights = REPO / "checkpoints" / f"{model}.safetensors"
+    if not weights.exists():
+        pytest.skip(f"shipped checkpoint {model} not found")
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.session_state["model_path"] = str(weights)
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception
+    return at
+
+
+@pytest.fixture
+def page() -> AppTest:
+    return open_page()
+
+
+def _texts(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown] + [m.value for m in at.latex] + [str(m.value) for m in at.metric]
+
+
+def _open_tab(at: AppTest, label: str) -> AppTest:
+    """Tabs are lazy (only the open one runs); AppTest opens one through its keyed state."""
+    at.session_state["rp_tab"] = label
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_page_renders_every_tab_on_the_default_model(page: AppTest) -> None:
+    assert page.title[0].value == "Reparameterization"
+    assert page.session_state["rp_tab"] == "1-D animation"
+    assert len(page.get("plotly_chart")) == 1
+    assert len(_open_tab(page, "2-D cloud").get("plotly_chart")) == 1
+    assert len(page.get("image")) == 2  # the input digit, and the row of decoded samples
+    assert len(_open_tab(page, "KL term").get("plotly_chart")) == 2  # bars, Monte Carlo
+    assert len(_open_tab(page, "Bayes: p(z|x) vs q(z|x)").get("plotly_chart")) == 1
+    assert [metric.label for metric in page.metric][0] == "ELBO"
+    assert not page.warning
+
+
+def test_worked_example_preset_shows_z_2_5_and_kl_0_16814(page: AppTest) -> None:
+    page.button(key="preset_worked_example").click().run()
+    assert not page.exception
+    assert (page.slider(key="rp_mu").value, page.slider(key="rp_sigma").value, page.slider(key="rp_eps").value) == (
+        2.0, 0.5, 1.0)
+    assert any("z = 2.5" in text for text in _texts(page))
+    _open_tab(page, "KL term")
+    assert any("0.16814" in text for text in _texts(page))
+    assert any("0.173" in caption.value and "slip" in caption.value for caption in page.caption)
+
+
+def test_handed_over_point_with_its_log_variance_is_used(page: AppTest) -> None:
+    page.session_state["latent_z"] = [0.5, -1.0]
+    page.session_state["latent_source"] = "an upload on the Encode page"
+    page.session_state["latent_log_var"] = [-2.0, -3.0]
+    page.run()
+    page.radio(key="rp_input_source").set_value("Handed-over point").run()
+    assert not page.exception
+    mu_sigma = page.dataframe[0].value
+    assert list(mu_sigma["μ"]) == pytest.approx([0.5, -1.0])
+    assert list(mu_sigma["log σ²"]) == pytest.approx([-2.0, -3.0])
+
+
+def test_a_model_that_is_not_2d_explains_the_bayes_panel() -> None:
+    page = open_page("digits-mlp-8d")
+    page.session_state["latent_z"] = [0.0, 0.0]  # a 2-D point: not offered to an 8-D model
+    page.run()
+    assert not page.exception
+    assert len(page.dataframe[0].value) == 8
+    assert len(_open_tab(page, "2-D cloud").get("plotly_chart")) == 1  # two of the eight dimensions
+    assert any("2-D latent space" in info.value for info in _open_tab(page, "Bayes: p(z|x) vs q(z|x)").info)
+    assert not page.radio  # the 2-D point is not offered to an 8-D model
+    assert any("has 2 dimensions; this model has 8" in caption.value for caption in page.caption)
+
+
+def test_without_the_data_set_the_stored_codes_are_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pages import common
+
+    monkeypatch.setattr(common, "model_dataset", lambda ckpt: None)
+    page = open_page()
+    page.number_input(key="rp_index").set_value(3).run()
+    assert not page.exception
+    mu, _, _ = common.model_codes(common.load_model(str(REPO / "checkpoints" / "digits-mlp-2d.safetensors")))
+    assert list(page.dataframe[0].value["μ"]) == pytest.approx(list(mu[3]))
+    assert any("Stored code #3" in caption.value for caption in page.caption)
+
+
+def test_handed_over_point_without_log_variance_borrows_the_encoders_spread(page: AppTest) -> None:
+    page.session_state["latent_z"] = [1.0, 1.0]
+    page.run()
+    page.radio(key="rp_input_source").set_value("Handed-over point").run()
+    assert not page.exception
+    assert list(page.dataframe[0].value["μ"]) == pytest.approx([1.0, 1.0])
+    assert any("decoded image" in caption.value for caption in page.caption)
