@@ -1,0 +1,151 @@
+"""vae_core.projection: the maps, and the way back from a map position to a latent point."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from vae_core import ModelConfig, build_model
+from vae_core.projection import (
+    Click, LinearProjection, ProjectionJob, TSNEProjection, click_from_points, click_grid, decode_at,
+    fit_projection, map_bounds,
+)
+
+
+def blobs(n_per: int = 80, d: int = 8, k: int = 5, seed: int = 0) -> np.ndarray:
+    """k well separated Gaussian clusters in d dimensions: codes with a clear structure."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=4.0, size=(k, d))
+    return np.concatenate([c + rng.normal(size=(n_per, d)) for c in centres])
+
+
+@pytest.fixture(scope="module")
+def tsne_map() -> TSNEProjection:
+    projection = fit_projection(blobs(), "tsne", perplexity=20, seed=0)
+    assert isinstance(projection, TSNEProjection)
+    return projection
+
+
+def test_pca_round_trip_is_exact_within_its_plane() -> None:
+    codes = blobs(d=6)
+    pca = fit_projection(codes, "pca")
+    assert isinstance(pca, LinearProjection) and pca.is_exact
+    mean = codes.mean(axis=0)
+    np.testing.assert_allclose(pca.components @ pca.components.T, np.eye(2), atol=1e-12)
+    z = np.random.default_rng(1).normal(size=(20, 6)) * 3
+    on_plane = mean + (z - mean) @ pca.components.T @ pca.components
+    np.testing.assert_allclose(pca.to_latent(pca.transform(z)), on_plane, atol=1e-10)
+    xy = np.random.default_rng(2).normal(size=(20, 2)) * 5
+    np.testing.assert_allclose(pca.transform(pca.to_latent(xy)), xy, atol=1e-10)
+    np.testing.assert_allclose(pca.to_latent(np.zeros(2)), mean, atol=1e-12)  # the origin is the data mean
+    np.testing.assert_allclose(pca.embedding, pca.transform(codes), atol=1e-10)
+
+
+def test_pca_matches_scikit_learn() -> None:
+    from sklearn.decomposition import PCA
+
+    codes = blobs(d=6)
+    ours, ref = fit_projection(codes, "pca"), PCA(2).fit(codes)
+    np.testing.assert_allclose(np.abs(ours.components), np.abs(ref.components_), atol=1e-8)
+    np.testing.assert_allclose(ours.explained_variance_ratio, ref.explained_variance_ratio_, atol=1e-10)
+
+
+def test_pca_of_2d_codes_is_exact_everywhere() -> None:
+    codes = blobs(d=2)
+    pca = fit_projection(codes, "pca")
+    np.testing.assert_allclose(pca.to_latent(pca.embedding), codes, atol=1e-10)
+
+
+def test_raw_picks_the_chosen_dims_and_holds_the_rest_at_the_mean() -> None:
+    codes = blobs(d=5)
+    raw = fit_projection(codes, "raw", dims=(3, 1))
+    np.testing.assert_array_equal(raw.embedding, codes[:, [3, 1]])
+    z = raw.to_latent(np.array([0.5, -2.0]))
+    assert z.shape == (5,) and z[3] == 0.5 and z[1] == -2.0
+    np.testing.assert_allclose(z[[0, 2, 4]], codes.mean(axis=0)[[0, 2, 4]])
+    np.testing.assert_allclose(raw.transform(codes[:4]), codes[:4, [3, 1]])
+
+
+@pytest.mark.parametrize("dims", [(1, 1), (0, 5), (-1, 0)])
+def test_raw_refuses_bad_dims(dims: tuple[int, int]) -> None:
+    with pytest.raises(ValueError, match="two different latent dimensions"):
+        fit_projection(blobs(d=5), "raw", dims=dims)
+
+
+def test_unknown_method_and_too_few_codes_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown map method"):
+        fit_projection(blobs(), "umap")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="at least 2 codes"):
+        fit_projection(np.zeros((1, 4)), "pca")
+
+
+def test_tsne_map_back_lands_near_the_click(tsne_map: TSNEProjection) -> None:
+    """A click between a point and its nearest map neighbour decodes a blended code that
+    t-SNE places back near the click: within a small fraction of the map's extent."""
+    emb = tsne_map.embedding
+    extent = float(np.linalg.norm(emb.max(axis=0) - emb.min(axis=0)))
+    rng = np.random.default_rng(3)
+    starts = rng.choice(len(emb), size=30, replace=False)
+    _, nearest = tsne_map.tree.query(emb[starts], k=2)
+    clicks = (emb[starts] + emb[nearest[:, 1]]) / 2
+    z = tsne_map.to_latent(clicks)
+    assert z.shape == (30, 8) and not tsne_map.is_exact
+    miss = np.linalg.norm(tsne_map.transform(z) - clicks, axis=1) / extent
+    assert np.median(miss) < 0.01 and miss.max() < 0.05, miss
+
+
+def test_tsne_transform_places_mapped_codes_on_their_spot_and_keeps_the_map(tsne_map: TSNEProjection) -> None:
+    """openTSNE's transform recentres its reference map in place; ours must not move."""
+    before = tsne_map.embedding.copy()
+    for _ in range(2):
+        placed = tsne_map.transform(tsne_map.codes[:10])
+        np.testing.assert_allclose(placed, before[:10], atol=0.01 * np.ptp(before))
+    np.testing.assert_array_equal(tsne_map.embedding, before)
+    np.testing.assert_allclose(np.asarray(tsne_map.tsne), before, atol=1e-9)
+
+
+def test_tsne_click_on_a_point_returns_its_code(tsne_map: TSNEProjection) -> None:
+    np.testing.assert_allclose(tsne_map.to_latent(tsne_map.embedding[7]), tsne_map.codes[7], atol=1e-6)
+
+
+def test_tsne_reports_progress_up_to_one() -> None:
+    seen: list[float] = []
+    fit_projection(blobs(n_per=30), "tsne", perplexity=10, progress=seen.append)
+    assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 10
+
+
+def test_job_runs_the_fit_in_the_background() -> None:
+    job = ProjectionJob(blobs(), "pca")
+    assert job.wait(30) and job.done and job.error is None and job.fraction == 1.0
+    assert isinstance(job.projection, LinearProjection)
+    failed = ProjectionJob(blobs(d=3), "raw", dims=(0, 0))
+    assert failed.wait(30) and failed.projection is None and "two different" in (failed.error or "")
+
+
+def test_click_grid_covers_the_padded_map() -> None:
+    emb = blobs(d=2)
+    grid = click_grid(emb, n=10, pad=0.1)
+    x0, x1, y0, y1 = map_bounds(emb, pad=0.1)
+    assert grid.shape == (100, 2)
+    assert grid[:, 0].min() > x0 and grid[:, 0].max() < x1 and grid[:, 1].min() > y0 and grid[:, 1].max() < y1
+    cell = (x1 - x0) / 10
+    assert np.isclose(grid[:, 0].min() - x0, cell / 2) and len(np.unique(grid[:, 0])) == 10
+    assert x0 < emb[:, 0].min() and x1 > emb[:, 0].max()
+
+
+def test_click_from_points_reads_plotly_selection_points() -> None:
+    assert click_from_points([]) is None
+    assert click_from_points([{"x": 1.5, "y": -2, "curve_number": 0, "point_index": 40}]) == Click((1.5, -2.0), None)
+    assert click_from_points([{"x": 0.1, "y": 0.2, "customdata": [17]}]) == Click((0.1, 0.2), 17)
+    assert click_from_points([{"x": 0.1, "y": 0.2, "customdata": 3}]).index == 3  # type: ignore[union-attr]
+
+
+def test_decode_at_gives_an_image_that_follows_the_click() -> None:
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(arch="mlp", image_shape=(1, 8, 8), latent_dim=4, hidden_dim=16)).eval()
+    pca = fit_projection(blobs(d=4), "pca")
+    z, image = decode_at(model, pca, np.array([0.0, 0.0]))
+    assert z.shape == (4,) and image.shape == (8, 8) and 0.0 <= image.min() and image.max() <= 1.0
+    np.testing.assert_allclose(z, pca.origin)
+    _, moved = decode_at(model, pca, np.array([3.0, -3.0]))
+    assert np.abs(moved - image).max() > 1e-3

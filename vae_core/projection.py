@@ -1,0 +1,273 @@
+"""2-D maps of latent codes, and the way back from a map position to a latent point.
+
+Three maps of codes (N, D):
+- "pca": the plane of the two leading principal components. Exact both ways within the
+  plane: a map point goes back to the data mean plus its two coordinates along the
+  components, i.e. zero along every other principal component.
+- "raw": two chosen latent dimensions; the other dimensions are held at the data mean.
+- "tsne": openTSNE (Barnes-Hut below 10k points, FFT above; faster than scikit-learn's
+  TSNE at equal trustworthiness, see bench/map_speed.py, and it can place new codes into
+  an existing map). t-SNE has no inverse: a map point goes back to an inverse-distance
+  weighted blend of the codes of its k nearest map neighbours, so it is approximate.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from .inference import decode_latents
+from .models import VAE
+
+logger = logging.getLogger(__name__)
+
+Method = Literal["pca", "tsne", "raw"]
+METHODS: tuple[Method, ...] = ("pca", "tsne", "raw")
+Progress = Callable[[float], None]
+
+TSNE_EARLY_ITER = 250  # openTSNE's defaults: early exaggeration, then the main phase
+TSNE_ITER = 500
+_PROGRESS_EVERY = 10  # iterations between progress reports
+
+
+class Projection(ABC):
+    """A fitted 2-D map of codes: `embedding` (N, 2) holds the map position of each code."""
+
+    method: Method
+    embedding: np.ndarray
+
+    @property
+    @abstractmethod
+    def is_exact(self) -> bool:
+        """True when `to_latent` inverts `transform` exactly within the map's plane."""
+
+    @abstractmethod
+    def to_latent(self, xy: np.ndarray) -> np.ndarray:
+        """Map position(s) (2,) or (M, 2) -> latent point(s) (D,) or (M, D)."""
+
+    @abstractmethod
+    def transform(self, codes: np.ndarray) -> np.ndarray:
+        """Place new codes (M, D) into this map -> (M, 2), e.g. an uploaded image's mu."""
+
+
+@dataclass(frozen=True, eq=False)
+class LinearProjection(Projection):
+    """xy = (z - origin) @ components.T and back z = origin + xy @ components.
+
+    The rows of `components` (2, D) are orthonormal, so the way back is exact for every
+    z in the plane through `origin` that they span.
+    """
+
+    method: Method
+    embedding: np.ndarray  # (N, 2)
+    origin: np.ndarray  # (D,) the latent point at map (0, 0), up to the shown coordinates
+    components: np.ndarray  # (2, D)
+    explained_variance_ratio: np.ndarray  # (2,) share of the codes' total variance on each axis
+
+    @property
+    def is_exact(self) -> bool:
+        return True
+
+    def to_latent(self, xy: np.ndarray) -> np.ndarray:
+        return self.origin + np.asarray(xy, dtype=np.float64) @ self.components
+
+    def transform(self, codes: np.ndarray) -> np.ndarray:
+        return (np.asarray(codes, dtype=np.float64) - self.origin) @ self.components.T
+
+
+@dataclass(frozen=True, eq=False)
+class TSNEProjection(Projection):
+    """t-SNE map; the way back blends the codes of the `k` nearest map neighbours."""
+
+    method: Method
+    embedding: np.ndarray  # (N, 2)
+    codes: np.ndarray  # (N, D) the mapped codes, blended by `to_latent`
+    k: int
+    tsne: Any = field(repr=False)  # openTSNE.TSNEEmbedding: keeps what `transform` needs
+    tree: cKDTree = field(repr=False)  # over `embedding`
+
+    @property
+    def is_exact(self) -> bool:
+        return False
+
+    def to_latent(self, xy: np.ndarray) -> np.ndarray:
+        xy = np.asarray(xy, dtype=np.float64)
+        dist, idx = self.tree.query(xy.reshape(-1, 2), k=min(self.k, len(self.codes)))
+        dist, idx = dist.reshape(len(dist), -1), idx.reshape(len(idx), -1)
+        # Shepard's inverse-distance weights (power 2); a click on a point returns its code
+        weights = 1.0 / np.maximum(dist, 1e-12) ** 2
+        weights /= weights.sum(axis=1, keepdims=True)
+        z = np.einsum("mk,mkd->md", weights, self.codes[idx])
+        return z[0] if xy.ndim == 1 else z
+
+    def transform(self, codes: np.ndarray) -> np.ndarray:
+        return np.asarray(self.tsne.transform(np.asarray(codes, dtype=np.float64).reshape(-1, self.codes.shape[1])))
+
+
+def fit_projection(
+    codes: np.ndarray,
+    method: Method,
+    dims: tuple[int, int] = (0, 1),
+    perplexity: float = 30.0,
+    seed: int = 0,
+    progress: Progress | None = None,
+    n_jobs: int = 1,
+    k: int = 10,
+) -> Projection:
+    """Fit a 2-D map of `codes` (N, D). `dims` is used by "raw"; `perplexity`, `seed`,
+    `n_jobs` and `k` (neighbours blended on the way back) by "tsne". `progress` gets the
+    finished fraction in [0, 1] during t-SNE's optimisation."""
+    codes = np.asarray(codes, dtype=np.float64)
+    if codes.ndim != 2 or codes.shape[1] < 2 or len(codes) < 2:
+        raise ValueError(f"a map needs at least 2 codes of at least 2 dimensions, got shape {codes.shape}")
+    if method == "pca":
+        return _fit_pca(codes)
+    if method == "raw":
+        return _fit_raw(codes, dims)
+    if method == "tsne":
+        return _fit_tsne(codes, perplexity, seed, progress, n_jobs, k)
+    raise ValueError(f"unknown map method {method!r}; choose one of {', '.join(METHODS)}")
+
+
+def _fit_pca(codes: np.ndarray) -> LinearProjection:
+    mean = codes.mean(axis=0)
+    _, s, vt = np.linalg.svd(codes - mean, full_matrices=False)
+    components = vt[:2]
+    components = components * np.sign(components[[0, 1], np.abs(components).argmax(axis=1)])[:, None]  # fix the sign
+    total = float((s**2).sum()) or 1.0
+    return LinearProjection(
+        "pca", (codes - mean) @ components.T, mean, components, s[:2] ** 2 / total,
+    )
+
+
+def _fit_raw(codes: np.ndarray, dims: tuple[int, int]) -> LinearProjection:
+    d = codes.shape[1]
+    i, j = (int(v) for v in dims)
+    if i == j or not (0 <= i < d and 0 <= j < d):
+        raise ValueError(f"choose two different latent dimensions between 0 and {d - 1}, got {dims}")
+    components = np.eye(d)[[i, j]]
+    origin = codes.mean(axis=0)
+    origin[[i, j]] = 0.0  # the map shows z_i, z_j themselves; every other dim sits at its mean
+    var = codes.var(axis=0)
+    return LinearProjection("raw", codes[:, [i, j]], origin, components, var[[i, j]] / (var.sum() or 1.0))
+
+
+def _fit_tsne(
+    codes: np.ndarray, perplexity: float, seed: int, progress: Progress | None, n_jobs: int, k: int,
+) -> TSNEProjection:
+    from openTSNE import TSNE
+
+    total = TSNE_EARLY_ITER + TSNE_ITER
+    done = 0
+
+    def report(iteration: int, error: float, embedding: np.ndarray) -> bool:
+        nonlocal done
+        done += _PROGRESS_EVERY
+        if progress is not None:
+            progress(min(done / total, 1.0))
+        return False  # never stop early
+
+    tsne = TSNE(
+        perplexity=min(float(perplexity), (len(codes) - 1) / 3.0),
+        early_exaggeration_iter=TSNE_EARLY_ITER,
+        n_iter=TSNE_ITER,
+        negative_gradient_method="auto",  # Barnes-Hut below 10k points, FFT above
+        n_jobs=n_jobs,
+        random_state=seed,
+        callbacks=report,
+        callbacks_every_iters=_PROGRESS_EVERY,
+    )
+    embedding = tsne.fit(codes)
+    # openTSNE's transform first centres the reference map in place: centre it now, so
+    # that later transforms leave it (and our copy, and the tree over it) where it is
+    embedding -= (embedding.max(axis=0) + embedding.min(axis=0)) / 2
+    xy = np.array(embedding, dtype=np.float64)
+    return TSNEProjection("tsne", xy, codes, k, embedding, cKDTree(xy))
+
+
+def map_bounds(embedding: np.ndarray, pad: float = 0.05) -> tuple[float, float, float, float]:
+    """(x0, x1, y0, y1): the embedding's bounding box grown by `pad` of its extent per side."""
+    lo, hi = embedding.min(axis=0), embedding.max(axis=0)
+    margin = pad * np.maximum(hi - lo, 1e-9)
+    (x0, y0), (x1, y1) = lo - margin, hi + margin
+    return float(x0), float(x1), float(y0), float(y1)
+
+
+def click_grid(embedding: np.ndarray, n: int = 60, pad: float = 0.05) -> np.ndarray:
+    """(n*n, 2) cell centres of a regular grid over `map_bounds`: invisible markers that
+    make empty map space clickable (a chart only reports clicks on points)."""
+    x0, x1, y0, y1 = map_bounds(embedding, pad)
+    xs = x0 + (np.arange(n) + 0.5) * (x1 - x0) / n
+    ys = y0 + (np.arange(n) + 0.5) * (y1 - y0) / n
+    gx, gy = np.meshgrid(xs, ys)
+    return np.column_stack([gx.ravel(), gy.ravel()])
+
+
+class ProjectionJob:
+    """`fit_projection` on a daemon thread, so a page can draw t-SNE's progress while it
+    runs (and other sessions go on). Read `fraction`, `done`, then `projection` or `error`."""
+
+    def __init__(
+        self, codes: np.ndarray, method: Method, dims: tuple[int, int] = (0, 1), perplexity: float = 30.0, seed: int = 0,
+    ) -> None:
+        self.fraction = 0.0
+        self.projection: Projection | None = None
+        self.error: str | None = None  # why it failed, in the user's terms
+        args = (codes, method, dims, perplexity, seed)
+        self._thread = threading.Thread(target=self._run, args=args, name=f"projection-{method}", daemon=True)
+        self._thread.start()
+
+    def _run(self, codes: np.ndarray, method: Method, dims: tuple[int, int], perplexity: float, seed: int) -> None:
+        try:
+            self.projection = fit_projection(codes, method, dims, perplexity, seed, progress=self._report)
+        except ValueError as err:  # bad settings: the message is for the user
+            self.error = str(err)
+        except Exception:  # a bug: the details go to the server log, not to the page
+            logger.exception("%s map failed", method)
+            self.error = "the map could not be computed because of an internal error; the details are in the server log"
+        self.fraction = 1.0
+
+    def _report(self, fraction: float) -> None:
+        self.fraction = fraction
+
+    @property
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block up to `timeout` seconds; True once the job has ended."""
+        self._thread.join(timeout)
+        return self.done
+
+
+@dataclass(frozen=True)
+class Click:
+    """A click on the map: its position, and the code's index when it hit a data point."""
+
+    xy: tuple[float, float]
+    index: int | None
+
+
+def click_from_points(points: list[dict[str, Any]]) -> Click | None:
+    """The first clicked point of a plotly selection event (dicts with "x", "y" and, for
+    data points, "customdata" holding the code's index); None when nothing is selected."""
+    for point in points:
+        if "x" not in point or "y" not in point:
+            continue
+        custom = point.get("customdata")
+        if isinstance(custom, list):
+            custom = custom[0] if custom else None
+        return Click((float(point["x"]), float(point["y"])), None if custom is None else int(custom))
+    return None
+
+
+def decode_at(model: VAE, projection: Projection, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Map position (2,) -> (latent point z (D,), decoded image (H, W) in [0, 1])."""
+    z = projection.to_latent(np.asarray(xy, dtype=np.float64).reshape(2))
+    return z, decode_latents(model, z)[0]
