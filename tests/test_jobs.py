@@ -1,0 +1,224 @@
+"""Background training jobs: they finish, report, stop, save and fail with a message."""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from vae_core import DataError, ImageData, ModelConfig, TrainConfig, load_checkpoint
+from vae_core.data import load_digits_data
+from vae_core.jobs import (
+    TRAIN_THREADS, JobLimitError, JobRegistry, JobState, TrainingJob, data_folder, limit_this_thread,
+)
+from vae_core.training import Trainer
+
+TINY = ModelConfig(arch="mlp", latent_dim=2, hidden_dim=16)
+TIMEOUT_S = 60
+
+
+@pytest.fixture(scope="module")
+def digits() -> ImageData:
+    return load_digits_data()
+
+
+def _noise(n: int) -> ImageData:
+    """A data set big enough that one epoch takes seconds, so a stop lands mid-epoch."""
+    images = torch.rand(n, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    return ImageData(images, torch.zeros(n, dtype=torch.long), "noise", ("0",))
+
+
+def _wait_until(condition, timeout: float = TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def _finished(job: TrainingJob) -> TrainingJob:
+    assert job.wait(TIMEOUT_S), "the job did not end"
+    return job
+
+
+def test_a_short_digits_job_finishes_and_reports_everything(digits: ImageData) -> None:
+    job = _finished(TrainingJob(TINY, TrainConfig(epochs=2, batch_size=128), digits))
+    assert job.state is JobState.FINISHED and not job.running and job.error is None
+    epochs = job.epochs()
+    assert [m.epoch for m in epochs] == [1, 2] and all(math.isfinite(m.test_loss) for m in epochs)
+    curve = job.curve()
+    assert curve and curve[-1].epoch == pytest.approx(2.0)
+    assert all(abs(p.loss - p.recon - p.kl) < 1e-3 * max(1.0, p.loss) for p in curve)
+    progress = job.progress()
+    assert progress.fraction == 1.0 and progress.eta_s == 0.0 and progress.epoch == 2 and progress.images_per_s > 0
+
+
+def test_reconstructions_are_of_fixed_test_images(digits: ImageData) -> None:
+    job = _finished(TrainingJob(TINY, TrainConfig(epochs=1), digits))
+    first, again = job.latest_reconstructions(4), job.latest_reconstructions(4)
+    assert first.shape == (2, 4, 8, 8) and first.min() >= 0.0 and first.max() <= 1.0
+    np.testing.assert_array_equal(first, again)
+    originals = Trainer(TINY, TrainConfig(epochs=1), digits).test_images[:4, 0].numpy()
+    np.testing.assert_array_equal(first[0], originals)  # the same seeded split as the trainer's
+
+
+def test_metrics_and_reconstructions_arrive_while_training(digits: ImageData) -> None:
+    job = TrainingJob(TINY, TrainConfig(epochs=400, batch_size=32), digits)
+    _wait_until(lambda: len(job.epochs()) >= 2)
+    assert job.running and 0.0 < job.progress().fraction < 1.0 and job.progress().eta_s > 0
+    assert job.latest_reconstructions(3).shape == (2, 3, 8, 8)  # while the optimiser runs
+    job.stop()
+    _finished(job)
+
+
+def test_stop_keeps_the_best_model_and_saves_it_with_codes(digits: ImageData, tmp_path: Path) -> None:
+    job = TrainingJob(TINY, TrainConfig(epochs=1000, batch_size=64), digits)
+    _wait_until(lambda: len(job.epochs()) >= 2)
+    job.stop()
+    _finished(job)
+    assert job.state is JobState.STOPPED and job.error is None
+    assert job.progress().fraction < 1.0
+    path = job.save("stopped run", tmp_path)
+    assert path == tmp_path / "stopped-run.safetensors"
+    ckpt = load_checkpoint(path)
+    assert ckpt.metadata["stopped_early"] and ckpt.metadata["epochs_trained"] == len(job.epochs())
+    assert ckpt.codes is not None and ckpt.codes.mu.shape == (len(digits), 2)
+    assert ckpt.metadata["final"]["test_loss"] == pytest.approx(min(m.test_loss for m in job.epochs()))
+
+
+def test_a_stop_in_the_first_epoch_keeps_the_weights_trained_so_far(tmp_path: Path) -> None:
+    job = TrainingJob(TINY, TrainConfig(epochs=1, batch_size=8), _noise(40_000))
+    _wait_until(lambda: job.progress().fraction > 0)
+    job.stop()
+    _finished(job)
+    assert job.state is JobState.STOPPED and job.epochs() == []
+    ckpt = load_checkpoint(job.save("early", tmp_path))
+    untrained = Trainer(TINY, TrainConfig(epochs=1, batch_size=8), _noise(100)).best_model()
+    assert any(not torch.equal(a, b) for a, b in zip(ckpt.model.state_dict().values(), untrained.state_dict().values()))
+
+
+def test_a_job_stopped_before_its_first_step_has_nothing_to_save(digits: ImageData, tmp_path: Path) -> None:
+    job = TrainingJob(TINY, TrainConfig(epochs=5), digits)
+    job.stop()
+    _finished(job)
+    if job.progress().fraction == 0.0:  # the stop won the race with the first step
+        with pytest.raises(ValueError, match="no model to save"):
+            job.save("nothing", tmp_path)
+        assert list(tmp_path.iterdir()) == []
+
+
+def test_save_never_overwrites_without_the_flag(digits: ImageData, tmp_path: Path) -> None:
+    job = _finished(TrainingJob(TINY, TrainConfig(epochs=1), digits))
+    first = job.save("model", tmp_path)
+    mtime = first.stat().st_mtime_ns
+    with pytest.raises(FileExistsError, match="already exists"):
+        job.save("model", tmp_path)
+    with pytest.raises(FileExistsError):
+        job.save("model.json", tmp_path)  # the same checkpoint, named by its sidecar
+    assert first.stat().st_mtime_ns == mtime
+    assert job.save("model", tmp_path, overwrite=True) == first
+    assert load_checkpoint(first).config == job.model_config
+
+
+def test_save_sanitises_the_name_and_stays_in_the_folder(digits: ImageData, tmp_path: Path) -> None:
+    job = _finished(TrainingJob(TINY, TrainConfig(epochs=1), digits))
+    folder = tmp_path / "user"
+    path = job.save("../../escape me", folder)
+    assert path.parent == folder and path.name == "escape-me.safetensors"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["user"]
+    with pytest.raises(ValueError, match="Enter a name"):
+        job.save("", folder)
+
+
+@pytest.mark.parametrize(
+    ("model_cfg", "train_cfg", "message"),
+    [
+        (ModelConfig(arch="conv", image_shape=(1, 28, 28)), TrainConfig(epochs=1), "The conv architecture"),
+        (TINY, TrainConfig(dataset="idx", data_dir="/no/such/folder"), "needs an existing folder"),
+    ],
+)
+def test_bad_settings_fail_with_a_sentence_for_the_user(
+    model_cfg: ModelConfig, train_cfg: TrainConfig, message: str,
+) -> None:
+    job = _finished(TrainingJob(model_cfg, train_cfg))
+    assert job.state is JobState.FAILED and not job.running
+    assert message in job.error and job.error.endswith(".")
+    assert job.latest_reconstructions() is None and job.progress().fraction == 0.0
+
+
+def test_an_internal_error_is_logged_not_shown(digits: ImageData, monkeypatch: pytest.MonkeyPatch,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    def broken_run(self: Trainer, stop=None, every: int = 1):
+        raise RuntimeError("shape mismatch in layer enc.1 (internal detail)")
+        yield
+
+    monkeypatch.setattr(Trainer, "run", broken_run)
+    job = _finished(TrainingJob(TINY, TrainConfig(epochs=1), digits))
+    assert job.state is JobState.FAILED
+    assert "internal error" in job.error and "shape mismatch" not in job.error and "Traceback" not in job.error
+    assert "shape mismatch" in caplog.text
+
+
+def test_registry_finds_jobs_limits_concurrency_and_forgets(digits: ImageData) -> None:
+    jobs = JobRegistry(max_running=1, max_kept=1)
+    long = jobs.start(TINY, TrainConfig(epochs=1000), digits)
+    assert jobs.get(long.id) is long and jobs.get("nope") is None and jobs.get(None) is None
+    with pytest.raises(JobLimitError, match="already training"):
+        jobs.start(TINY, TrainConfig(epochs=1), digits)
+    jobs.remove(long.id)
+    assert jobs.get(long.id) is None
+    _finished(long)
+    assert long.state is JobState.STOPPED  # removing stops it
+    first = _finished(jobs.start(TINY, TrainConfig(epochs=1), digits))
+    second = jobs.start(TINY, TrainConfig(epochs=1), digits)
+    assert jobs.get(first.id) is first  # the one finished job is kept...
+    _finished(second)
+    third = jobs.start(TINY, TrainConfig(epochs=1), digits)
+    assert jobs.get(first.id) is None and jobs.get(second.id) is second  # ...until more finish: oldest goes
+    _finished(third)
+
+
+def test_data_folder_says_what_is_wrong(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="Enter the path"):
+        data_folder("  ")
+    with pytest.raises(DataError, match="There is no folder"):
+        data_folder(str(tmp_path / "missing"))
+    (tmp_path / "file.gz").write_bytes(b"x")
+    with pytest.raises(DataError, match="is a file"):
+        data_folder(str(tmp_path / "file.gz"))
+    assert data_folder(f"  {tmp_path}  ") == tmp_path
+
+
+def test_limiting_a_thread_leaves_the_other_threads_alone() -> None:
+    default = torch.get_num_threads()
+    seen: list[int] = []
+
+    def in_thread(fn) -> None:
+        worker = threading.Thread(target=fn)
+        worker.start()
+        worker.join()
+
+    def limited() -> None:
+        limit_this_thread(1)
+        torch.randn(64, 64) @ torch.randn(64, 64)  # a first parallel op must not undo it
+        seen.append(torch.get_num_threads())
+
+    in_thread(limited)
+    in_thread(lambda: seen.append(torch.get_num_threads()))  # a thread started afterwards
+    assert seen == [1, default] and torch.get_num_threads() == default
+
+
+def test_a_job_trains_with_its_own_thread_count(digits: ImageData, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[int] = []
+    original = Trainer.run
+
+    def recording_run(self: Trainer, stop=None, every: int = 1):
+        seen.append(torch.get_num_threads())
+        yield from original(self, stop, every)
+
+    monkeypatch.setattr(Trainer, "run", recording_run)
+    _finished(TrainingJob(TINY, TrainConfig(epochs=1), digits))
+    assert seen == [TRAIN_THREADS]

@@ -1,0 +1,310 @@
+"""Training in the background: a job runs `Trainer.run` in a daemon thread and keeps what a
+page needs to draw (metrics, progress, reconstructions) behind a lock, so a web page can
+poll it once a second, be closed and reopened, and never blocks other users.
+
+Threads and the CPU. The training thread runs torch with one intra-op thread
+(`TRAIN_THREADS`): on a busy 2-core machine two OpenMP threads per op made training 10-50x
+slower than one (every op waits for its descheduled partner), and one thread leaves a core
+to the web server. `torch.set_num_threads` is not per thread, so `limit_this_thread` works
+around it (see there). The loop also yields the GIL after every step (`time.sleep(0)`), so a
+page decoding a point in another thread waits for at most one step;
+bench/training_responsiveness.py measures both.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+import uuid
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .checkpoints import checkpoint_paths
+from .config import ModelConfig, TrainConfig
+from .data import DataError, ImageData, load_dataset
+from .inference import decode_latents, encode_images
+from .models import build_model
+from .naming import sanitize_checkpoint_name
+from .training import EpochMetrics, StepMetrics, Trainer, evaluate
+
+logger = logging.getLogger(__name__)
+
+MAX_CURVE_POINTS = 400  # per-step points kept for the curves; steps are averaged in windows
+TRAIN_THREADS = 1  # intra-op threads of a training thread (see the module docstring)
+
+
+class JobState(StrEnum):
+    RUNNING = "running"  # loading data or training
+    STOPPED = "stopped"  # stopped by the user; the model so far is kept
+    FINISHED = "finished"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    """Mean training losses (per image, nats) over a window of steps, at a fractional epoch."""
+
+    epoch: float
+    loss: float
+    recon: float
+    kl: float
+
+
+@dataclass(frozen=True)
+class Progress:
+    fraction: float  # of all optimisation steps, 0..1
+    eta_s: float | None  # None until the first step gives a pace
+    images_per_s: float
+    epoch: int  # the epoch being trained (or last trained), from 1; 0 while loading data
+    epochs: int
+
+
+def data_folder(text: str) -> Path:
+    """The folder a user typed for their IDX files, or DataError saying what is wrong with it."""
+    text = text.strip()
+    if not text:
+        raise DataError("Enter the path of a folder on this machine that holds IDX files "
+                        "(e.g. train-images-idx3-ubyte.gz).")
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise DataError(f"There is no folder at {path}: check the path.")
+    if not path.is_dir():
+        raise DataError(f"{path} is a file, not a folder: enter the folder that holds the IDX files.")
+    return path
+
+
+def limit_this_thread(n_threads: int) -> None:
+    """Give the calling thread `n_threads` intra-op threads and leave every other thread alone.
+
+    `torch.set_num_threads` sets the calling thread's OpenMP and MKL counts *and* a
+    process-wide default that every thread adopts on its first parallel op; that first op
+    also re-applies the default over an earlier set in the same thread. So: let torch
+    initialise this thread first, set our count, then put the default back from a helper
+    thread (which changes only itself and the default). Streamlit runs each script run in a
+    fresh thread, so without the restore every later page would run single-threaded.
+    """
+    default = torch.get_num_threads()  # runs torch's lazy per-thread initialisation here
+    if default == n_threads:
+        return
+    torch.set_num_threads(n_threads)
+    helper = threading.Thread(target=torch.set_num_threads, args=(default,), name="restore-torch-threads")
+    helper.start()
+    helper.join()
+
+
+def _sentence(message: str) -> str:
+    """'the conv architecture is built for 28x28 images' -> 'The conv ... images.'"""
+    message = message.strip()
+    return message[:1].upper() + message[1:] + ("" if message.endswith((".", "!", "?")) else ".")
+
+
+class JobLimitError(RuntimeError):
+    """Too many jobs are training at once on this server; the message says so."""
+
+
+class TrainingJob:
+    """One training run in a daemon thread. Every public method may be called from any thread.
+
+    `data=None` loads `train_config.dataset` inside the thread (a download must not block a
+    page). The model's `image_shape` is taken from the data, so a caller only picks the
+    architecture; a conv model on images that are not 28x28 fails with a message.
+    """
+
+    def __init__(self, model_config: ModelConfig, train_config: TrainConfig, data: ImageData | None = None) -> None:
+        self.model_config = model_config
+        self.train_config = train_config
+        self.id = uuid.uuid4().hex
+        self.created = time.time()
+        self._data = data
+        self._stop = threading.Event()
+        self._lock = threading.Lock()  # held while the trainer takes a step, and by readers of the model
+        self._state = JobState.RUNNING
+        self._error: str | None = None
+        self._trainer: Trainer | None = None
+        self._curve: list[CurvePoint] = []
+        self._epochs: list[EpochMetrics] = []
+        self._last_step: StepMetrics | None = None
+        self._thread = threading.Thread(target=self._run, name=f"vae-train-{self.id[:8]}", daemon=True)
+        self._thread.start()
+
+    # --- the thread -------------------------------------------------------------------
+    def _run(self) -> None:
+        limit_this_thread(TRAIN_THREADS)
+        try:
+            try:
+                trainer = self._prepare()
+            except ValueError as err:  # DataError included: bad data or settings, in the user's terms
+                self._fail(_sentence(str(err)))
+                return
+            self._train(trainer)
+        except torch.OutOfMemoryError:
+            self._fail("Training ran out of memory: try a smaller batch size, model or data set.")
+        except Exception:  # a bug: the details go to the server log, not to the page
+            logger.exception("training job %s failed", self.id)
+            self._fail("Training stopped because of an internal error; the details are in the server log.")
+
+    def _prepare(self) -> Trainer:
+        cfg = self.train_config
+        data = self._data if self._data is not None else load_dataset(cfg.dataset, cfg.data_dir)
+        trainer = Trainer(replace(self.model_config, image_shape=data.image_shape), cfg, data)
+        with self._lock:
+            self._trainer = trainer
+        return trainer
+
+    def _train(self, trainer: Trainer) -> None:
+        window = max(1, trainer.steps_per_epoch() * self.train_config.epochs // MAX_CURVE_POINTS)
+        sums = np.zeros(3)
+        steps = trainer.run(self._stop)
+        while True:
+            with self._lock:  # the step mutates the model: readers wait for it to finish
+                metrics = next(steps, None)
+            if metrics is None:
+                break
+            if isinstance(metrics, StepMetrics):
+                sums += (metrics.loss, metrics.recon, metrics.kl)
+                if metrics.step % window == 0:
+                    loss, recon, kl = sums / window
+                    point = CurvePoint(metrics.step / trainer.steps_per_epoch(), loss, recon, kl)
+                    sums[:] = 0
+                    with self._lock:
+                        self._curve.append(point)
+                self._last_step = metrics  # one reference: readers see the old or the new one
+            else:
+                with self._lock:
+                    self._epochs.append(metrics)
+            time.sleep(0)  # let other threads (the web server, other sessions) take the GIL
+        if trainer.stopped and self._last_step is not None:
+            with self._lock:
+                self._keep_current_if_better(trainer)
+        self._state = JobState.STOPPED if trainer.stopped else JobState.FINISHED
+
+    @staticmethod
+    def _keep_current_if_better(trainer: Trainer) -> None:
+        """A stop mid-epoch must not lose the steps since the last test: keep them if they test better."""
+        cfg = trainer.train_config
+        test = evaluate(trainer.model, trainer.test_images, cfg.beta, trainer.model_config.recon)
+        if test["loss"] < trainer.best_test_loss:
+            trainer.best_test_loss = test["loss"]
+            trainer.best_state = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
+
+    def _fail(self, message: str) -> None:
+        self._error = message
+        self._state = JobState.FAILED
+
+    # --- what a page reads --------------------------------------------------------------
+    @property
+    def state(self) -> JobState:
+        return self._state
+
+    @property
+    def error(self) -> str | None:
+        """Why the job failed, in the user's terms; None unless it failed."""
+        return self._error
+
+    @property
+    def running(self) -> bool:
+        return self._state is JobState.RUNNING
+
+    def stop(self) -> None:
+        """Ask the trainer to stop after the current step; the best model so far is kept."""
+        self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the job ends (tests, scripts); True if it did within `timeout`."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def curve(self) -> list[CurvePoint]:
+        with self._lock:
+            return list(self._curve)
+
+    def epochs(self) -> list[EpochMetrics]:
+        with self._lock:
+            return list(self._epochs)
+
+    def progress(self) -> Progress:
+        """How far, how fast, how long still (the ETA extrapolates the pace so far, tests included)."""
+        last, trainer = self._last_step, self._trainer
+        epochs = self.train_config.epochs
+        if last is None or trainer is None:
+            return Progress(0.0, None, 0.0, 0, epochs)
+        if self._state is not JobState.RUNNING:
+            fraction = 1.0 if self._state is JobState.FINISHED else last.step / last.total_steps
+            return Progress(fraction, 0.0, last.images_per_s, last.epoch, epochs)
+        eta = last.elapsed_s / last.step * (last.total_steps - last.step)
+        return Progress(last.step / last.total_steps, eta, last.images_per_s, last.epoch, epochs)
+
+    def latest_reconstructions(self, n: int = 8) -> np.ndarray | None:
+        """(2, n, H, W) floats in [0, 1]: the same first n test images and their reconstructions
+        (decoded from mu) by the current weights; None until the data is loaded.
+
+        The weights are copied under the lock, so the copy never sees a half-applied step.
+        """
+        with self._lock:
+            trainer = self._trainer
+            if trainer is None:
+                return None
+            model = build_model(trainer.model_config)
+            model.load_state_dict(trainer.model.state_dict())
+            images = trainer.test_images[:n].cpu()
+        mu, _ = encode_images(model.eval(), images)
+        return np.stack([images[:, 0].numpy(), decode_latents(model, mu)])
+
+    def save(self, name: str, folder: str | Path, overwrite: bool = False) -> Path:
+        """Save the best model so far (with its codes) as folder/NAME; returns the weights path.
+
+        `name` is sanitised (ValueError if nothing usable is left); an existing checkpoint of
+        that name raises FileExistsError unless `overwrite`.
+        """
+        stem = sanitize_checkpoint_name(name)
+        path = Path(folder) / stem
+        if not overwrite and any(p.exists() for p in checkpoint_paths(path)):
+            raise FileExistsError(f"A checkpoint named {stem!r} already exists.")
+        with self._lock:
+            if self._trainer is None or not math.isfinite(self._trainer.best_test_loss):
+                raise ValueError("There is no model to save yet: let the training run for a moment first.")
+            return self._trainer.save(path)
+
+
+class JobRegistry:
+    """All jobs of one server, by id: a page keeps one registry (st.cache_resource) and its
+    session keeps a job id, so leaving the page and coming back finds the job again.
+
+    At most `max_running` jobs train at once (the CPU is shared); finished jobs beyond
+    `max_kept` are forgotten, oldest first, to bound memory.
+    """
+
+    def __init__(self, max_running: int = 2, max_kept: int = 8) -> None:
+        self.max_running = max_running
+        self.max_kept = max_kept
+        self._jobs: dict[str, TrainingJob] = {}
+        self._lock = threading.Lock()
+
+    def start(self, model_config: ModelConfig, train_config: TrainConfig, data: ImageData | None = None) -> TrainingJob:
+        with self._lock:
+            if sum(job.running for job in self._jobs.values()) >= self.max_running:
+                raise JobLimitError(
+                    f"{self.max_running} models are already training on this server; try again when one finishes."
+                )
+            job = TrainingJob(model_config, train_config, data)
+            self._jobs[job.id] = job
+            done = sorted((j for j in self._jobs.values() if not j.running), key=lambda j: j.created)
+            for old in done[: max(0, len(done) - self.max_kept)]:
+                del self._jobs[old.id]
+            return job
+
+    def get(self, job_id: str | None) -> TrainingJob | None:
+        with self._lock:
+            return self._jobs.get(job_id) if job_id else None
+
+    def remove(self, job_id: str) -> None:
+        """Forget a job (stopping it first): its model and data are freed."""
+        with self._lock:
+            job = self._jobs.pop(job_id, None)
+        if job is not None:
+            job.stop()
