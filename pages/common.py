@@ -20,6 +20,7 @@ MNIST_DIR = REPO.parent / "shared" / "data" / "mnist"
 MODEL_KEY = "model_path"  # selectbox key: the chosen checkpoint's weights path (str)
 LATENT_KEY = "latent_z"  # list[float]: the point the Explore page starts from
 LATENT_SOURCE_KEY = "latent_source"  # str: where that point came from, for the caption
+SELECT_NEXT_KEY = "select_model_next"  # str: a weights path the picker selects on its next draw
 
 
 def user_dir() -> Path:
@@ -46,6 +47,11 @@ def load_model(path: str) -> Checkpoint:
 @st.cache_resource(show_spinner="Loading data…", max_entries=4)
 def _dataset(name: str, data_dir: str | None) -> ImageData:
     return load_dataset(name, data_dir)
+
+
+def dataset(name: str, data_dir: str | None) -> ImageData:
+    """A data set loaded once per server, shared by all sessions: never mutate it."""
+    return _dataset(name, data_dir)
 
 
 def model_dataset(ckpt: Checkpoint) -> ImageData | None:
@@ -95,6 +101,9 @@ def model_picker() -> Checkpoint | None:
         st.sidebar.error("No models found. Train one on the Train page.")
         return None
     paths = list(models)
+    pending = st.session_state.pop(SELECT_NEXT_KEY, None)
+    if pending in models:
+        st.session_state[MODEL_KEY] = pending
     if st.session_state.get(MODEL_KEY) not in models:
         default = next((p for p in paths if Path(p).stem == DEFAULT_MODEL), paths[0])
         st.session_state[MODEL_KEY] = default
@@ -130,6 +139,12 @@ def set_latent_point(z: np.ndarray, source: str) -> None:
     """Hand a latent point to the Explore and Reparameterization pages."""
     st.session_state[LATENT_KEY] = [float(v) for v in np.asarray(z).ravel()]
     st.session_state[LATENT_SOURCE_KEY] = source
+
+
+def select_model_next_run(path: str | Path) -> None:
+    """Have the picker choose `path` on the next run: it is drawn before the page, so a page
+    cannot change its value in the same run (call st.rerun() after this)."""
+    st.session_state[SELECT_NEXT_KEY] = str(path)
 
 
 def current_model() -> Checkpoint | None:
