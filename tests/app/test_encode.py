@@ -1,0 +1,191 @@
+"""The Encode page: uploads (AppTest simulates st.file_uploader), the batch table, bad files, hand-off."""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+from streamlit.testing.v1 import AppTest
+
+from vae_core import DataError, load_checkpoint
+from vae_core.encoding import encode_uploads
+from vae_core.images import MAX_UPLOAD_BYTES
+
+REPO = Path(__file__).resolve().parents[2]
+PAGE = "pages/encode.py"
+
+
+def open_page(model: str = "digits-mlp-2d") -> AppTest:
+    """The page with a shipped model picked (through session state: after `switch_page`
+    AppTest runs the page alone, without app.py's picker)."""
+    weights = REPO / "checkpoints" / f"{model}.safetensors"
+    if not weights.exists():
+        pytest.skip(f"shipped checkpoint {model} not found")
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.session_state["model_path"] = str(weights)
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def digit_png(strokes: tuple[tuple[int, int, int, int], ...] = ((20, 20, 80, 20), (78, 20, 40, 90))) -> bytes:
+    """Dark strokes on white paper, as a phone photo of a drawing would be: a 7 by default."""
+    img = Image.new("RGB", (100, 110), "white")
+    draw = ImageDraw.Draw(img)
+    for stroke in strokes:
+        draw.line(stroke, fill="black", width=9)
+    buffer = io.BytesIO()
+    img.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def upload(at: AppTest, *files: tuple[str, bytes]) -> AppTest:
+    at.file_uploader(key="upload").set_value([(name, data, "image/png") for name, data in files]).run()
+    assert not at.exception
+    return at
+
+
+def table(at: AppTest) -> list[dict]:
+    """The batch table's rows; an empty cell reads back as None (Arrow turns None into NaN)."""
+    frame = at.dataframe[0].value
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def captions(at: AppTest) -> list[str]:
+    return [caption for image in at.get("image") for caption in image.captions]
+
+
+def map_traces(at: AppTest) -> dict[str, np.ndarray]:
+    """The latent map's traces (the last chart on the page): name -> points (n, 2)."""
+    spec = json.loads(at.get("plotly_chart")[-1].proto.spec)
+    return {trace["name"]: np.column_stack([_values(trace["x"]), _values(trace["y"])]) for trace in spec["data"]}
+
+
+def _values(field: list | dict) -> np.ndarray:
+    """Plotly sends NumPy arrays as base64 typed arrays ({"dtype", "bdata"}), lists as lists."""
+    if isinstance(field, dict):
+        return np.frombuffer(base64.b64decode(field["bdata"]), dtype=field["dtype"])
+    return np.asarray(field, dtype=np.float64)
+
+
+def test_renders_without_an_upload() -> None:
+    at = open_page()
+    assert at.title[0].value == "Encode"
+    uploader = at.file_uploader(key="upload")
+    assert uploader.accept_multiple_files
+    assert set(uploader.allowed_type) >= {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
+    assert at.radio(key="invert_mode").value == "auto"
+    assert not at.warning and not at.dataframe
+
+
+def test_one_upload_shows_steps_posterior_reconstruction_and_neighbours() -> None:
+    at = upload(open_page(), ("seven.png", digit_png()))
+    [row] = table(at)
+    assert row["file"] == "seven.png" and row["problem"] is None
+    model = load_checkpoint(REPO / "checkpoints" / "digits-mlp-2d").model
+    expected = encode_uploads(model, [("seven.png", digit_png())]).encoding
+    assert row["KL (nats)"] == pytest.approx(float(expected.kl[0]), rel=1e-5)
+    shown = captions(at)
+    assert {"original", "grayscale", "inverted", "cropped", "squared", "final 8×8"} <= set(shown)
+    assert "decode(mu)" in shown
+    assert sum("d = " in c for c in shown) == 8  # the nearest neighbours, with their distances
+    mu_table = at.dataframe[1].value
+    np.testing.assert_allclose(mu_table["mu"], expected.mu[0], rtol=1e-5)
+    assert any(metric.label == "Nearest data say" for metric in at.metric)
+    # a 2-D model is its own map: mu at its coordinates, inside q's 2-sigma ellipse (axis-aligned: 2 sigma wide)
+    traces = map_traces(at)
+    np.testing.assert_allclose(traces["mu of seven.png"][0], expected.mu[0], rtol=1e-5)
+    outline = traces["q(z|x), 2σ"]
+    np.testing.assert_allclose(outline.max(0) - outline.min(0), 4 * np.exp(0.5 * expected.log_var[0]), rtol=1e-3)
+    assert len(traces["z ~ q(z|x)"]) == 32
+
+
+def test_a_broken_file_gets_a_reason_and_the_good_one_still_encodes() -> None:
+    at = upload(open_page(), ("good.png", digit_png()), ("broken.png", b"\x89PNG\r\n\x1a\n\x00\x00garbage"))
+    rows = table(at)
+    assert [r["file"] for r in rows] == ["good.png", "broken.png"]
+    assert rows[0]["problem"] is None and rows[0]["KL (nats)"] > 0 and rows[0]["nearest label"] is not None
+    assert rows[1]["problem"] == "The image file is truncated or damaged." and rows[1]["KL (nats)"] is None
+    assert [w.value for w in at.warning] == ["broken.png: The image file is truncated or damaged."]
+    assert at.selectbox(key="encode_pick").options == ["good.png"]
+    # the session keeps working: new samples, another ink setting
+    at.button(key="resample").click().run()
+    assert not at.exception
+    at.radio(key="invert_mode").set_value("off").run()
+    assert not at.exception
+    assert "ink colour" in table(at)[0]["problem"]  # dark ink on light paper, inversion forced off
+
+
+def test_only_bad_files_say_so_without_a_detail_view() -> None:
+    at = upload(open_page(), ("notes.png", b"hello"), ("blank.png", digit_png(())))
+    assert len(at.warning) == 2 and at.error and "None of the files" in at.error[0].value
+    assert not at.get("selectbox") or "encode_pick" not in [s.key for s in at.selectbox]
+
+
+def test_a_batch_encodes_every_file_on_an_mnist_model() -> None:
+    at = open_page("mnist-conv-16d")
+    one = ((50, 10, 50, 100),)
+    at = upload(at, ("seven.png", digit_png()), ("one.png", digit_png(one)), ("seven-again.png", digit_png()))
+    rows = table(at)
+    assert [r["problem"] for r in rows] == [None, None, None]
+    assert rows[0]["KL (nats)"] == pytest.approx(rows[2]["KL (nats)"])  # same image, same batch row result
+    assert "final 28×28" in captions(at)
+    assert "q(z|x), 2σ" in map_traces(at)  # PCA by default: the projected ellipse
+    assert any("W diag(σ²) Wᵀ" in c.value for c in at.caption)
+
+
+def test_tsne_map_places_samples_and_draws_no_ellipse() -> None:
+    at = open_page("digits-mlp-8d")
+    at.session_state["encode_map"] = "tsne"
+    at = upload(at, ("seven.png", digit_png()))
+    traces = map_traces(at)
+    assert "q(z|x), 2σ" not in traces and len(traces["z ~ q(z|x)"]) == 32
+    assert any("t-SNE is not linear" in c.value for c in at.caption)
+
+
+def test_without_the_data_set_neighbours_are_decoded_from_their_codes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pages import common
+
+    monkeypatch.setattr(common, "model_dataset", lambda ckpt: None)
+    at = upload(open_page(), ("seven.png", digit_png()))
+    assert sum("d = " in c for c in captions(at)) == 8
+    assert any("decoded from their mu" in c.value for c in at.caption)
+
+
+def test_without_any_codes_the_upload_still_encodes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pages import common
+
+    def no_codes(ckpt: object) -> None:
+        raise DataError("this model stores no latent codes and its data set is not on this machine")
+
+    monkeypatch.setattr(common, "model_codes", no_codes)
+    at = upload(open_page(), ("seven.png", digit_png()))
+    [row] = table(at)
+    assert row["problem"] is None and row["KL (nats)"] > 0 and row["nearest label"] is None
+    assert "decode(mu)" in captions(at)
+    assert any("not on this machine" in info.value for info in at.info)
+
+
+@pytest.mark.parametrize("button, page", [("send_explore", "Explore"), ("send_reparam", "Reparameterization")])
+def test_send_hands_mu_and_log_var_to_the_other_page(button: str, page: str) -> None:
+    at = upload(open_page(), ("seven.png", digit_png()))
+    model = load_checkpoint(REPO / "checkpoints" / "digits-mlp-2d").model
+    expected = encode_uploads(model, [("seven.png", digit_png())]).encoding
+    at.button(key=button).click().run()
+    assert not at.exception
+    assert at.session_state["latent_z"] == pytest.approx(list(expected.mu[0]), rel=1e-5)
+    assert at.session_state["latent_log_var"] == pytest.approx(list(expected.log_var[0]), rel=1e-5)
+    assert at.session_state["latent_source"] == "upload seven.png"
+    assert at.title[0].value == page
+
+
+def test_upload_limit_matches_the_server_setting() -> None:
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] * 2**20 == MAX_UPLOAD_BYTES  # Streamlit counts MB as 2**20 bytes
