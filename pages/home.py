@@ -1,5 +1,91 @@
-"""home page (in progress)."""
+"""Home: the VAE on one screen (Bayes, the approximate posterior, the loss, the
+reparameterization trick), the current model, and a way into every page."""
+from __future__ import annotations
+
+import numpy as np
 import streamlit as st
 
-st.title("home")
-st.info("This page is being built.")
+from pages import common
+from vae_core.inference import decode_latents, to_uint8
+from vae_core.latent_ops import enlarge, tile_images
+
+N_SAMPLES = 8
+SAMPLE_PX = 56  # per decoded image, enlarged without blur
+ARCH_NAMES = {"mlp": "fully connected (MLP)", "conv": "convolutional"}
+LINKS = [  # (page, what it does, icon as in app.py)
+    ("pages/train.py", "Train a model on digits, MNIST or your own IDX files", ":material/model_training:"),
+    ("pages/latent_map.py", "Latent map: every image as a point; click to decode", ":material/scatter_plot:"),
+    ("pages/explore.py", "Explore: sliders per dimension, interpolation, traversals", ":material/tune:"),
+    ("pages/reparameterization.py", "Reparameterization: ε → z, KL closed form vs Monte Carlo", ":material/casino:"),
+    ("pages/encode.py", "Encode your own images and see q(z|x)", ":material/upload:"),
+]
+
+st.title("Variational autoencoders, explored")
+st.markdown(
+    "A VAE learns to squeeze an image $x$ into a few numbers $z$ (its **latent code**) and to "
+    "rebuild the image from them. Unlike a plain autoencoder, it learns a *distribution* over $z$, "
+    "so every point of the latent space decodes to a plausible image. The pages of this app let you "
+    "look at each piece of that idea on a real trained model."
+)
+
+theory, model_col = st.columns([3, 2], gap="large")
+with theory:
+    st.subheader("From Bayes to the ELBO")
+    st.markdown("We would like the **posterior**: which codes $z$ explain an image $x$. Bayes' rule gives it")
+    st.latex(r"p(z \mid x) = \frac{p(x \mid z)\, p(z)}{p(x)}, \qquad p(z) = \mathcal{N}(0, I)")
+    st.markdown(
+        "but the evidence $p(x) = \\int p(x \\mid z)\\, p(z)\\, dz$ is an integral over every code: "
+        "**intractable**. So an encoder network approximates the posterior with a Gaussian"
+    )
+    st.latex(r"q(z \mid x) = \mathcal{N}\big(\mu(x),\ \operatorname{diag} \sigma^2(x)\big) \approx p(z \mid x)")
+    st.markdown("and both networks are trained to minimise the negative ELBO, per image:")
+    st.latex(
+        r"\mathcal{L}(x) = \underbrace{-\,\mathbb{E}_{q(z \mid x)}\big[\log p(x \mid z)\big]}"
+        r"_{\text{reconstruction (BCE or MSE)}}"
+        r" \;+\; \underbrace{\mathrm{KL}\big(q(z \mid x)\,\|\,p(z)\big)}_{\text{keeps codes near the prior}}"
+    )
+    st.markdown(
+        "With a Bernoulli decoder the reconstruction term is the binary cross-entropy (BCE) of the pixels, "
+        "with a Gaussian one the squared error (MSE). The KL term between two Gaussians has a closed form:"
+    )
+    st.latex(
+        r"\mathrm{KL}\big(q(z \mid x)\,\|\,\mathcal{N}(0, I)\big)"
+        r" = \frac12 \sum_{i=1}^{D} \left(\mu_i^2 + \sigma_i^2 - \log \sigma_i^2 - 1\right)"
+    )
+
+    st.subheader("The reparameterization trick")
+    st.markdown(
+        "Sampling $z \\sim q(z \\mid x)$ is not differentiable, so the randomness is moved into a "
+        "fixed noise $\\varepsilon$. Our encoder outputs $\\mu$ and the **log variance** "
+        "$\\log \\sigma^2$ (not $\\sigma$, not $\\log \\sigma$), which can be any real number:"
+    )
+    st.latex(
+        r"\sigma = \exp\!\left(\tfrac12 \log \sigma^2\right), \qquad \varepsilon \sim \mathcal{N}(0, I),"
+        r" \qquad z = \mu + \sigma \odot \varepsilon"
+    )
+    st.markdown("Gradients reach $\\mu$ and $\\sigma$ through $z$. A worked example in one dimension:")
+    st.latex(
+        r"\mu = 2,\ \ \sigma = 0.5\ (\log\sigma^2 = 2\ln 0.5 \approx -1.386),\ \ \varepsilon = 1"
+        r" \ \Rightarrow\ z = 2 + 0.5 \cdot 1 = 2.5"
+    )
+
+with model_col:
+    st.subheader("The current model")
+    ckpt = common.current_model()
+    if ckpt is None:
+        st.warning("No model is loaded: pick one in the sidebar or train one.")
+    else:
+        cfg, meta = ckpt.config, ckpt.metadata
+        st.markdown(
+            f"**{ckpt.path.stem}**: a {ARCH_NAMES.get(cfg.arch, cfg.arch)} VAE trained on "
+            f"*{meta.get('dataset', '?')}* ({cfg.image_shape[1]}×{cfg.image_shape[2]} images) with a "
+            f"{cfg.latent_dim}-dimensional latent space. Change it in the sidebar."
+        )
+        z = np.random.default_rng(0).standard_normal((N_SAMPLES, cfg.latent_dim))  # fixed: same pictures each run
+        grid = tile_images(decode_latents(ckpt.model, z), ncols=N_SAMPLES // 2)
+        st.image(to_uint8(enlarge(grid, max(1, SAMPLE_PX // cfg.image_shape[-1]))))
+        st.caption(f"{N_SAMPLES} codes drawn from the prior N(0, I), decoded by this model.")
+
+    st.subheader("Where to go")
+    for path, label, icon in LINKS:
+        st.page_link(path, label=label, icon=icon)

@@ -1,5 +1,275 @@
-"""train page (in progress)."""
+"""Train: choose data and a model, train it in the background with live curves, keep it.
+
+The work runs in a `vae_core.jobs.TrainingJob` thread; this page only reads it. A fragment
+redraws the live part once a second while the job trains, so the rest of the page (and
+every other session) stays responsive, and leaving the page does not stop the training:
+the session keeps the job's id and the server keeps the jobs.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import plotly.graph_objects as go
 import streamlit as st
 
-st.title("train")
-st.info("This page is being built.")
+from pages import common
+from vae_core import DataError, ImageData, ModelConfig, TrainConfig
+from vae_core.checkpoints import checkpoint_paths
+from vae_core.inference import to_uint8
+from vae_core.jobs import JobLimitError, JobRegistry, JobState, TrainingJob, data_folder
+from vae_core.latent_ops import enlarge, tile_images
+from vae_core.naming import sanitize_checkpoint_name
+
+JOB_KEY = "train_job_id"  # str: this session's job in the registry
+SAVED_KEY = "train_saved"  # str: the path just saved, confirmed once after the rerun
+NAME_KEY = "train_save_name"
+REFRESH_S = 1.0
+N_RECONSTRUCTIONS = 8
+RECONSTRUCTION_PX = 48  # per image, enlarged without blur
+MARKED_EPOCHS = 30  # test points get markers up to this many epochs, then they would blur the line
+DATASETS = {
+    "digits": "Digits (scikit-learn, 8×8, offline)",
+    "mnist": "MNIST (28×28)",
+    "fashion-mnist": "Fashion-MNIST (28×28)",
+    "idx": "IDX files in a folder on this machine",
+}
+LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
+BATCH_SIZES = [32, 64, 128, 256, 512]
+HIDDEN_DIMS = [32, 64, 128, 256, 512]
+RECONSTRUCTIONS = {"bce": "Bernoulli (BCE)", "mse": "Gaussian (MSE)"}
+
+
+@st.cache_resource
+def registry() -> JobRegistry:
+    """One registry per server: jobs outlive page visits, reloads and other sessions' reruns."""
+    return JobRegistry()
+
+
+# ---------------------------------------------------------------- settings
+def _choose_data() -> tuple[str, str | None, ImageData | None, tuple[int, int, int]] | None:
+    """(data set, folder, preloaded data or None, image shape); None when unusable (reason shown).
+
+    Data that is on this machine is loaded here, once per server (cached), to check it and so
+    that its imports (sklearn imports pandas) never run in a job's thread while plotly reads a
+    half-imported pandas here; a download is left to the job so that it cannot block the page.
+    """
+    name = st.selectbox("Data set", list(DATASETS), format_func=DATASETS.get, key="train_dataset")
+    if name == "digits":
+        data = common.dataset(name, None)
+        return name, None, data, data.image_shape
+    if name == "mnist" and any(common.MNIST_DIR.glob("*-images-idx3-ubyte*")):
+        data = common.dataset(name, str(common.MNIST_DIR))
+        st.caption(f"{len(data):,} images from the IDX files in {common.MNIST_DIR}.")
+        return name, str(common.MNIST_DIR), data, data.image_shape
+    if name in ("mnist", "fashion-mnist"):
+        st.caption("Downloaded once into ~/.cache/vae-explorer (needs the network). "
+                   "Offline? Choose *IDX files in a folder* and give the folder of its .gz files.")
+        return name, None, None, (1, 28, 28)
+    text = st.text_input("Folder with IDX files", key="train_idx_dir", placeholder="/data/mnist")
+    if not text.strip():
+        st.info("Enter the folder that holds the IDX files, e.g. train-images-idx3-ubyte.gz and "
+                "train-labels-idx1-ubyte.gz (the t10k pair alone is fine).")
+        return None
+    try:
+        folder = data_folder(text)
+        data = common.dataset("idx", str(folder))
+    except DataError as err:
+        st.error(f"This folder cannot be used: {err}")
+        return None
+    labelled = "labelled" if bool((data.labels >= 0).all()) else "unlabelled"
+    st.caption(f"{len(data):,} {labelled} images of {data.image_shape[1]}×{data.image_shape[2]} in {folder}.")
+    return "idx", str(folder), data, data.image_shape
+
+
+def _settings(busy: bool) -> None:
+    """The form: data, model, optimiser; Start launches a job (disabled while one trains)."""
+    choice = _choose_data()
+    arch = st.radio("Architecture", ["mlp", "conv"], horizontal=True, key="train_arch",
+                    format_func=str.upper, help="The convolutional model is built for 28×28 images.")
+    latent_dim = st.slider("Latent dimensions", 2, 64, 2, key="train_latent_dim")
+    hidden_dim = st.select_slider("Hidden width", HIDDEN_DIMS, 128, key="train_hidden_dim")
+    recon = st.radio("Decoder likelihood", list(RECONSTRUCTIONS), horizontal=True, key="train_recon",
+                     format_func=RECONSTRUCTIONS.get)
+    beta = st.number_input("β (weight of the KL term)", 0.0, 20.0, 1.0, 0.1, key="train_beta",
+                           help="1 is the plain ELBO; more pushes the codes towards the prior.")
+    epochs = st.number_input("Epochs", 1, 1000, 30, key="train_epochs")
+    lr = st.select_slider("Learning rate", LEARNING_RATES, 1e-3, key="train_lr", format_func=lambda v: f"{v:g}")
+    batch_size = st.select_slider("Batch size", BATCH_SIZES, 128, key="train_batch_size")
+    if choice is None:
+        st.button("Start training", key="train_start", disabled=True)
+        return
+    name, data_dir, data, shape = choice
+    try:
+        model_cfg = ModelConfig(arch=arch, image_shape=shape, latent_dim=latent_dim, hidden_dim=hidden_dim, recon=recon)
+        train_cfg = TrainConfig(dataset=name, data_dir=data_dir, epochs=int(epochs), batch_size=batch_size,
+                                lr=lr, beta=float(beta))
+    except ValueError as err:
+        st.error(f"These settings cannot be trained: {err}.")
+        st.button("Start training", key="train_start", disabled=True)
+        return
+    if st.button("Start training", key="train_start", type="primary", disabled=busy,
+                 help="A model is training: stop it first." if busy else None):
+        _start(model_cfg, train_cfg, data)
+
+
+def _start(model_cfg: ModelConfig, train_cfg: TrainConfig, data: ImageData | None) -> None:
+    jobs = registry()
+    try:
+        job = jobs.start(model_cfg, train_cfg, data)
+    except JobLimitError as err:
+        st.error(str(err))
+        return
+    old = st.session_state.get(JOB_KEY)
+    if old is not None:
+        jobs.remove(old)  # this session's previous run: free its model and data
+    st.session_state[JOB_KEY] = job.id
+    st.session_state[NAME_KEY] = f"my-{train_cfg.dataset}-{model_cfg.arch}-{model_cfg.latent_dim}d"
+    st.rerun()  # redraw with the live view ticking
+
+
+# ---------------------------------------------------------------- the live view
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+def _loss_figure(title: str, train_x: list[float], train_y: list[float],
+                 test_x: list[int], test_y: list[float]) -> go.Figure:
+    fig = go.Figure()
+    fig.add_scatter(x=train_x, y=train_y, mode="lines", name="train")
+    test_mode = "lines+markers" if len(test_x) <= MARKED_EPOCHS else "lines"
+    fig.add_scatter(x=test_x, y=test_y, mode=test_mode, name="test")
+    fig.update_layout(
+        title=title, height=260, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        xaxis_title="epoch", yaxis_title="nats per image", legend={"orientation": "h", "y": -0.3},
+    )
+    return fig
+
+
+def _curves(job: TrainingJob) -> None:
+    curve, epochs = job.curve(), job.epochs()
+    x, test_x = [p.epoch for p in curve], [m.epoch for m in epochs]
+    st.plotly_chart(
+        _loss_figure("Total loss (negative ELBO)", x, [p.loss for p in curve], test_x, [m.test_loss for m in epochs]),
+        key="train_chart_total",
+    )
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(
+            _loss_figure("Reconstruction", x, [p.recon for p in curve], test_x, [m.test_recon for m in epochs]),
+            key="train_chart_recon",
+        )
+    with right:
+        st.plotly_chart(
+            _loss_figure("KL(q(z|x) ‖ p(z))", x, [p.kl for p in curve], test_x, [m.test_kl for m in epochs]),
+            key="train_chart_kl",
+        )
+
+
+def _reconstructions(job: TrainingJob) -> None:
+    images = job.latest_reconstructions(N_RECONSTRUCTIONS)
+    if images is None:
+        return
+    _, n, h, w = images.shape
+    grid = tile_images(images.reshape(2 * n, h, w), ncols=n)
+    st.image(to_uint8(enlarge(grid, max(1, RECONSTRUCTION_PX // h))),
+             caption="Top: test images. Bottom: their reconstructions by the current weights.")
+
+
+def _live_view(job_id: str, was_running: bool) -> None:
+    """Progress, Stop, curves and reconstructions; a fragment, ticking while the job trains."""
+    job = registry().get(job_id)
+    if job is None:
+        st.info("This training run is no longer on the server; start a new one.")
+        return
+    if was_running and not job.running:
+        st.rerun()  # it just ended: redraw the whole page (outcome, Save) and stop ticking
+    m, t = job.model_config, job.train_config
+    st.caption(f"{DATASETS[t.dataset]} · {m.arch.upper()} · latent {m.latent_dim} · hidden {m.hidden_dim} · "
+               f"{RECONSTRUCTIONS[m.recon]} · β {t.beta:g} · lr {t.lr:g} · batch {t.batch_size}")
+    p = job.progress()
+    if job.running:
+        bar, stop = st.columns([5, 1], vertical_alignment="center")
+        text = "Loading the data…" if p.epoch == 0 else (
+            f"Epoch {p.epoch}/{p.epochs} · {p.fraction:.0%} · ETA {_duration(p.eta_s or 0.0)} · "
+            f"{p.images_per_s:,.0f} images/s")
+        bar.progress(p.fraction, text=text)
+        if stop.button("Stop", key="train_stop", help="Stop now and keep the best model so far."):
+            job.stop()
+    if job.running or job.curve():  # a run that failed before its first step has nothing to draw
+        _curves(job)
+        _reconstructions(job)
+
+
+# ---------------------------------------------------------------- the outcome and Save
+def _outcome(job: TrainingJob) -> bool:
+    """Say how the run ended; True if there is a model worth saving."""
+    if job.state is JobState.FAILED:
+        st.error(job.error)
+        return False
+    if job.progress().fraction == 0.0:
+        st.info("Stopped before the first step: there is no model to save.")
+        return False
+    epochs = job.epochs()
+    best = min(epochs, key=lambda e: e.test_loss) if epochs else None
+    summary = "" if best is None else (
+        f" Best test loss {best.test_loss:.2f} nats per image at epoch {best.epoch}; that model is the one saved.")
+    if job.state is JobState.FINISHED:
+        st.success(f"Finished {len(epochs)} epochs in {_duration(epochs[-1].elapsed_s)}.{summary}")
+    else:
+        st.info(f"Stopped after {len(epochs)} full epochs.{summary or ' The weights so far are kept.'}")
+    return True
+
+
+def _save_panel(job: TrainingJob) -> None:
+    """Name the model and save it into the user's folder; never overwrite without a tick."""
+    folder = common.user_dir()
+    name = st.text_input("Checkpoint name", key=NAME_KEY, max_chars=100)
+    try:
+        stem = sanitize_checkpoint_name(name)
+    except ValueError as err:
+        st.error(str(err))
+        return
+    if stem != name.strip():
+        st.caption(f"Will be saved as **{stem}**.")
+    exists = any(path.exists() for path in checkpoint_paths(folder / stem))
+    overwrite = False
+    if exists:
+        st.warning(f"A checkpoint named {stem} already exists in {folder}.")
+        overwrite = st.checkbox("Overwrite it", key="train_overwrite")
+    if not st.button("Save", key="train_save", type="primary", disabled=exists and not overwrite):
+        return
+    try:
+        path = job.save(stem, folder, overwrite=overwrite)
+    except (ValueError, FileExistsError) as err:
+        st.error(str(err))
+        return
+    except OSError as err:
+        st.error(f"The checkpoint could not be written to {folder}: {err.strerror}.")
+        return
+    st.session_state[SAVED_KEY] = str(path)
+    common.select_model_next_run(path)
+    st.rerun()  # the sidebar picker is drawn before this page: rerun so it lists the new model
+
+
+# ---------------------------------------------------------------- the page
+st.title("Train")
+st.caption("Train a VAE in the background: the curves update live, you can leave the page and come "
+           "back, and Stop keeps the best model so far. Saved models appear in the sidebar picker.")
+saved = st.session_state.pop(SAVED_KEY, None)
+if saved:
+    st.success(f"Saved as {Path(saved).stem} in {Path(saved).parent}; it is now the model picked in the sidebar.")
+
+job = registry().get(st.session_state.get(JOB_KEY))
+running = job is not None and job.running
+settings_col, live_col = st.columns([1, 2], gap="large")
+with settings_col:
+    _settings(busy=running)
+with live_col:
+    if job is None:
+        st.info("Choose the settings and press **Start training**. On the digits a few dozen epochs "
+                "take seconds; MNIST takes minutes on a CPU.")
+    else:
+        st.fragment(run_every=REFRESH_S if running else None)(_live_view)(job.id, running)
+        if not running and _outcome(job):
+            _save_panel(job)
