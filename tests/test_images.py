@@ -153,7 +153,7 @@ def test_an_already_mnist_like_input_is_nearly_unchanged() -> None:
     content = np.asarray(drawing.resize((14, 20), Image.Resampling.BOX), dtype=np.float32) / 255
     assert content[0].max() > 0.1 and content[-1].max() > 0.1  # the box really is 20 pixels tall
     centre_row, centre_col = _centre_of_mass(content)
-    top, left = round(13.5 - centre_row), round(13.5 - centre_col)
+    top, left = round(14.0 - centre_row), round(14.0 - centre_col)  # MNIST centres mass at index 14.0
     mnist_like = np.zeros((28, 28), dtype=np.float32)
     mnist_like[top : top + 20, left : left + 14] = content
     mnist_like /= mnist_like.max()
