@@ -2,8 +2,14 @@
 from __future__ import annotations
 
 import streamlit as st
+import torch
 
-from pages.common import model_picker
+from pages.common import CHECKPOINT_KEY, model_picker
+
+# Our models are tiny: one intra-op thread per script run avoids waking a sleeping worker for
+# every small op, which on a 2-core machine with training in the background made decodes erratic
+# (3-48 ms median with 2 threads vs 0.3-0.5 ms with 1; bench/training_responsiveness.py).
+torch.set_num_threads(1)
 
 st.set_page_config(page_title="vae-explorer", page_icon=":material/explore:", layout="wide")
 
@@ -17,5 +23,5 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
-st.session_state["_checkpoint"] = model_picker()
+st.session_state[CHECKPOINT_KEY] = model_picker()
 page.run()

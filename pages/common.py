@@ -17,6 +17,7 @@ SHIPPED_DIR = REPO / "checkpoints"
 DEFAULT_MODEL = "digits-mlp-2d"
 MNIST_DIR = REPO.parent / "shared" / "data" / "mnist"
 
+CHECKPOINT_KEY = "_checkpoint"  # the Checkpoint app.py's picker loaded for this run
 MODEL_KEY = "model_path"  # selectbox key: the chosen checkpoint's weights path (str)
 LATENT_KEY = "latent_z"  # list[float]: the point the Explore page starts from
 LATENT_SOURCE_KEY = "latent_source"  # str: where that point came from, for the caption
@@ -148,5 +149,12 @@ def select_model_next_run(path: str | Path) -> None:
 
 
 def current_model() -> Checkpoint | None:
-    """The checkpoint chosen in the sidebar (app.py draws the picker before each page)."""
-    return st.session_state.get("_checkpoint")
+    """The checkpoint chosen in the sidebar (app.py draws the picker before each page).
+
+    On a freshly started server, Streamlit's legacy `pages/` mode can run a deep-linked page
+    on its own, before any run of app.py has switched that mode off; such a run has no
+    picker, so it is sent through app.py first.
+    """
+    if CHECKPOINT_KEY not in st.session_state:
+        st.switch_page("app.py")
+    return st.session_state[CHECKPOINT_KEY]
