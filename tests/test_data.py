@@ -91,3 +91,15 @@ def test_missing_folders_say_so(tmp_path: Path) -> None:
         load_dataset("idx", tmp_path / "nope")
     with pytest.raises(DataError):
         load_dataset("folder", None)
+
+
+def test_a_failed_download_says_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from torchvision import datasets
+
+    def offline(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("Error downloading train-images-idx3-ubyte.gz:\nTried https://...\n<urlopen error>")
+
+    monkeypatch.setattr(datasets.MNIST, "__init__", offline)
+    with pytest.raises(DataError) as info:
+        load_dataset("mnist", tmp_path)
+    assert "\n" not in str(info.value) and "IDX" in str(info.value)

@@ -128,8 +128,10 @@ def load_torchvision(name: str, root: str | Path) -> ImageData:
     try:
         for train in (True, False):
             parts.append(cls(str(root), train=train, download=True))
-    except (OSError, RuntimeError) as err:
-        raise DataError(f"{name} could not be downloaded ({err}); give a folder of its IDX .gz files instead") from None
+    except (OSError, RuntimeError):
+        raise DataError(
+            f"{name} could not be downloaded (is this machine offline?); give a folder of its IDX .gz files instead"
+        ) from None
     return _from_uint8(
         np.concatenate([p.data.numpy() for p in parts]),
         np.concatenate([p.targets.numpy() for p in parts]), name, names,
