@@ -11,6 +11,7 @@ import streamlit as st
 
 from vae_core import Checkpoint, CheckpointError, DataError, ImageData, list_checkpoints, load_checkpoint, load_dataset
 from vae_core.inference import encode_images
+from vae_core.projection import Method, Projection, ProjectionJob
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_DIR = REPO / "checkpoints"
@@ -146,6 +147,42 @@ def select_model_next_run(path: str | Path) -> None:
     """Have the picker choose `path` on the next run: it is drawn before the page, so a page
     cannot change its value in the same run (call st.rerun() after this)."""
     st.session_state[SELECT_NEXT_KEY] = str(path)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _projection_job(
+    path: str, mtime_ns: int, method: Method, dims: tuple[int, int], perplexity: float, seed: int, _mu: np.ndarray,
+) -> ProjectionJob:
+    """One fit per (checkpoint, method, settings), shared by all sessions. The fit runs on
+    a thread, not inside this call: a cached call must not draw (its progress bar would be
+    replayed, broken, on every later hit)."""
+    return ProjectionJob(_mu, method, dims, perplexity, seed)
+
+
+def model_projection(
+    ckpt: Checkpoint, method: Method, dims: tuple[int, int] = (0, 1), perplexity: float = 30.0, seed: int = 0,
+) -> Projection:
+    """The cached 2-D map of the model's codes (mu); draws a progress bar while it is fitted.
+
+    Raises DataError when the model has no codes here, ValueError when the settings do not fit.
+    """
+    mu, _, _ = model_codes(ckpt)
+    # settings a method ignores are left out of the key, so they cannot refit it
+    key = (
+        str(ckpt.path), ckpt.path.stat().st_mtime_ns, method,
+        tuple(dims) if method == "raw" else (0, 1),
+        float(perplexity) if method == "tsne" else 0.0, int(seed) if method == "tsne" else 0,
+    )
+    job = _projection_job(*key, mu)
+    if not job.wait(0.1):  # PCA is done by now: no bar flashes up
+        bar = st.progress(0.0)
+        while not job.wait(0.2):
+            bar.progress(job.fraction, text=f"Fitting the map of {len(mu):,} codes… {job.fraction:.0%}")
+        bar.empty()
+    if job.projection is None:
+        _projection_job.clear(*key, mu)  # let the next try start afresh
+        raise ValueError(job.error)
+    return job.projection
 
 
 def current_model() -> Checkpoint | None:

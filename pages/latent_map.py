@@ -1,5 +1,223 @@
-"""latent_map page (in progress)."""
+"""Latent map: the codes (mu) of the model's data set on a 2-D map (PCA, t-SNE or two
+latent axes), coloured by label. A click anywhere, on a point or on empty space, decodes
+that spot.
+
+Plotly reports clicks on points only, so an invisible regular grid of markers covers the
+map: a click on empty space hits a grid cell and gives its x, y. The map and its decode
+panel are one `st.fragment`, so a click reruns only them; the projection comes from the
+cache (`model_projection`) and is never refitted on a rerun.
+"""
+from __future__ import annotations
+
+import numpy as np
+import plotly.colors
+import plotly.graph_objects as go
 import streamlit as st
 
-st.title("latent_map")
-st.info("This page is being built.")
+from pages.common import current_model, model_codes, model_dataset, model_projection, set_latent_point
+from vae_core import Checkpoint, DataError, ImageData
+from vae_core.inference import decode_latents, to_uint8
+from vae_core.latent_ops import enlarge
+from vae_core.projection import Click, LinearProjection, Projection, click_from_points, click_grid, decode_at, map_bounds
+
+CHART_KEY = "latent_map_chart"
+CLICK_KEY = "latent_map_click"  # Click: the spot decoded beside the map
+EVENT_KEY = "latent_map_event"  # Click: the last chart selection handled, so it is not replayed
+SHOWN_KEY = "latent_map_shown"  # id of the map the click belongs to; a new map forgets the click
+METHOD_KEY = "latent_map_method"
+METHOD_LABELS = {"pca": "PCA", "tsne": "t-SNE", "raw": "Latent axes"}
+GRID_N = 60  # click grid cells per side: a click snaps to 1/60 of the map's extent
+IMAGE_PX = 168
+MAP_HEIGHT = 620
+TSNE_K = 10
+
+
+def class_names(ckpt: Checkpoint, data: ImageData | None) -> list[str]:
+    names = ckpt.metadata.get("class_names") or (data.class_names if data is not None else ())
+    return list(names)
+
+
+def label_name(label: int, names: list[str]) -> str:
+    return names[label] if 0 <= label < len(names) else ("unlabelled" if label < 0 else str(label))
+
+
+def axis_titles(projection: Projection, dims: tuple[int, int]) -> tuple[str, str]:
+    if projection.method == "tsne":
+        return "t-SNE 1", "t-SNE 2"
+    ratio = projection.explained_variance_ratio if isinstance(projection, LinearProjection) else np.zeros(2)
+    names = ("PC 1", "PC 2") if projection.method == "pca" else (f"z[{dims[0]}]", f"z[{dims[1]}]")
+    return f"{names[0]} ({ratio[0]:.0%} of variance)", f"{names[1]} ({ratio[1]:.0%} of variance)"
+
+
+def map_figure(
+    projection: Projection, labels: np.ndarray, names: list[str], titles: tuple[str, str], click: Click | None,
+) -> go.Figure:
+    """Click grid (bottom, invisible), one WebGL trace per label, the clicked spot on top.
+
+    Points carry only their index (customdata); images are shown beside the map on a click,
+    so the payload stays small at 10k points.
+    """
+    emb = projection.embedding.astype(np.float32)
+    x0, x1, y0, y1 = map_bounds(projection.embedding)
+    grid = click_grid(projection.embedding, GRID_N).astype(np.float32)
+    fig = go.Figure()
+    fig.add_trace(go.Scattergl(
+        x=grid[:, 0], y=grid[:, 1], mode="markers", name="click grid", showlegend=False, hoverinfo="none",
+        marker={"size": 2, "color": "rgba(0,0,0,0.01)"},  # small: a data point under the cursor wins the click
+        selected={"marker": {"opacity": 0.01}}, unselected={"marker": {"opacity": 0.01}},
+    ))
+    size = 4 if len(emb) > 3000 else 6
+    classes = np.unique(labels)
+    palette = plotly.colors.qualitative.T10 if len(classes) <= 10 else plotly.colors.qualitative.Alphabet
+    for n, label in enumerate(classes):
+        index = np.flatnonzero(labels == label).astype(np.int32)
+        name = label_name(int(label), names)
+        fig.add_trace(go.Scattergl(
+            x=emb[index, 0], y=emb[index, 1], mode="markers", name=name, customdata=index[:, None],
+            hovertemplate=f"<b>{name}</b> · #%{{customdata[0]}}<extra></extra>",
+            marker={"size": size, "opacity": 0.75, "color": palette[n % len(palette)]},
+            selected={"marker": {"opacity": 1.0}}, unselected={"marker": {"opacity": 0.75}},
+        ))
+    if click is not None:
+        fig.add_trace(go.Scatter(
+            x=[click.xy[0]], y=[click.xy[1]], mode="markers", name="decoded here", showlegend=False,
+            hoverinfo="skip", marker={"symbol": "x-thin", "size": 18, "color": "black", "line": {"width": 3}},
+        ))
+    fig.update_layout(
+        height=MAP_HEIGHT, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"itemsizing": "constant"},
+        xaxis={"range": [x0, x1], "title": titles[0], "constrain": "domain", "zeroline": False},
+        yaxis={"range": [y0, y1], "title": titles[1], "constrain": "domain", "zeroline": False,
+               "scaleanchor": "x", "scaleratio": 1},
+    )
+    return fig
+
+
+def show_image(image: np.ndarray, caption: str) -> None:
+    st.image(to_uint8(enlarge(image, max(1, IMAGE_PX // image.shape[-1]))), caption=caption, output_format="PNG")
+
+
+def latent_bars(z: np.ndarray) -> go.Figure:
+    fig = go.Figure(go.Bar(x=[f"z[{i}]" for i in range(len(z))], y=z, hovertemplate="%{x} = %{y:.3f}<extra></extra>"))
+    fig.update_layout(height=220, margin={"l": 10, "r": 10, "t": 10, "b": 10}, yaxis_title="value")
+    return fig
+
+
+def read_click(projection: Projection) -> Click | None:
+    """The spot to decode: a new chart selection wins; a new map forgets the old spot."""
+    if st.session_state.get(SHOWN_KEY) != id(projection):  # the cached object names the map
+        st.session_state[SHOWN_KEY] = id(projection)
+        st.session_state.pop(CLICK_KEY, None)
+    event = st.session_state.get(CHART_KEY)
+    clicked = click_from_points(event["selection"]["points"]) if event else None
+    if clicked is not None and clicked != st.session_state.get(EVENT_KEY):
+        st.session_state[EVENT_KEY] = clicked
+        st.session_state[CLICK_KEY] = clicked
+    return st.session_state.get(CLICK_KEY)
+
+
+@st.fragment
+def map_panel(
+    ckpt: Checkpoint, projection: Projection, mu: np.ndarray, labels: np.ndarray, data: ImageData | None,
+    dims: tuple[int, int],
+) -> None:
+    """The map and what a click on it decodes; a click reruns only this fragment."""
+    names = class_names(ckpt, data)
+    click = read_click(projection)
+    left, right = st.columns([3, 2], gap="medium")
+    with left:
+        fig = map_figure(projection, labels, names, axis_titles(projection, dims), click)
+        st.plotly_chart(fig, key=CHART_KEY, on_select="rerun", selection_mode="points", width="stretch",
+                        config={"displaylogo": False})
+    with right:
+        if click is None:
+            st.info("Click anywhere on the map, on a point or on empty space, to decode that spot.")
+            return
+        x, y = click.xy
+        z, image = decode_at(ckpt.model, projection, np.array(click.xy))
+        exact = "exact" if projection.is_exact else "approximate"
+        cols = st.columns(2)
+        with cols[0]:
+            show_image(image, f"decoded at ({x:.2f}, {y:.2f}), {exact}")
+        if click.index is not None:
+            i = click.index
+            with cols[1]:
+                who = f"#{i}, {label_name(int(labels[i]), names)}"
+                if data is not None:
+                    show_image(data.images[i, 0].numpy(), f"{who}: its image")
+                else:
+                    show_image(decode_latents(ckpt.model, mu[i])[0],
+                               f"{who}: decoded from its code (the data set is not on this machine)")
+        st.caption("The latent point z decoded here:")
+        st.plotly_chart(latent_bars(z), key="latent_map_z_bars", width="stretch", config={"displayModeBar": False})
+        if st.button("Send to Explore", key="latent_map_send", icon="🎛️"):
+            set_latent_point(z, f"latent map ({METHOD_LABELS[projection.method]}) at ({x:.2f}, {y:.2f})")
+            st.success("Sent. The Explore page starts from this point.")
+            st.page_link("pages/explore.py", label="Open Explore", icon="🎛️")
+
+
+def method_note(projection: Projection, dims: tuple[int, int], latent_dim: int) -> str:
+    """How a map point goes back to a latent point, in words."""
+    if isinstance(projection, LinearProjection) and projection.method == "pca":
+        share = projection.explained_variance_ratio.sum()
+        return (f"PCA plane of the codes ({share:.0%} of their variance). A click maps back **exactly** within "
+                "this plane: every other principal component is set to zero, i.e. to the data mean along it.")
+    if projection.method == "raw":
+        if latent_dim == 2:
+            return "The latent space itself: a click decodes **exactly** that point."
+        return (f"Latent dimensions {dims[0]} and {dims[1]}. A click sets those two **exactly**; "
+                "every other dimension stays at the data mean.")
+    return (f"t-SNE has no inverse, so a click decodes an **approximate** point: the distance-weighted blend of "
+            f"the codes of its {TSNE_K} nearest points on the map. Empty space between clusters has no code of its own.")
+
+
+def main() -> None:
+    st.title("Latent map")
+    ckpt = current_model()
+    if ckpt is None:
+        st.info("Choose a model in the sidebar.")
+        return
+    try:
+        mu, _, labels = model_codes(ckpt)
+    except DataError as err:
+        st.error(f"There is no map for this model: {err}.")
+        return
+    latent_dim = mu.shape[1]
+    methods = list(METHOD_LABELS)
+    if st.session_state.get(METHOD_KEY) not in methods:
+        st.session_state[METHOD_KEY] = "raw" if latent_dim == 2 else "pca"
+    controls = st.columns([2, 1, 1, 1])
+    method = controls[0].segmented_control(
+        "Map", methods, format_func=METHOD_LABELS.get, key=METHOD_KEY, required=True,
+        help="PCA and latent axes map back exactly; t-SNE keeps neighbours together but maps back approximately.",
+    )
+    dims, perplexity, seed = (0, 1), 30.0, 0
+    if method == "raw":
+        options = list(range(latent_dim))
+        for key, default in (("latent_map_dim_x", 0), ("latent_map_dim_y", 1)):
+            if st.session_state.get(key) not in options:
+                st.session_state[key] = default
+        dims = (controls[1].selectbox("x axis: z[i]", options, key="latent_map_dim_x"),
+                controls[2].selectbox("y axis: z[j]", options, key="latent_map_dim_y"))
+        if dims[0] == dims[1]:
+            st.warning("Choose two different dimensions for the axes.")
+            return
+    elif method == "tsne":
+        perplexity = controls[1].slider("Perplexity", 5, 50, 30, step=5, key="latent_map_perplexity",
+                                        help="About how many neighbours each point keeps close.")
+        seed = controls[2].number_input("Seed", 0, 9999, 0, key="latent_map_seed")
+    try:
+        projection = model_projection(ckpt, method, dims, perplexity, seed)
+    except ValueError as err:
+        st.error(f"The map could not be made: {err}.")
+        return
+    data = model_dataset(ckpt)
+    if data is not None and len(data) != len(mu):
+        data = None  # a different copy of the data than the one the codes were made from
+    st.caption(method_note(projection, dims, latent_dim) + f" {len(mu):,} codes (mu). Hover a point for its label "
+               "and index; click it to see its image " + ("(from the data set)." if data is not None else
+               "(decoded from its code: the data set is not on this machine)."))
+    map_panel(ckpt, projection, mu, labels, data, dims)
+
+
+if __name__ == "__main__":  # run by Streamlit; importable (bench/map_speed.py) without side effects
+    main()

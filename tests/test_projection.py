@@ -138,6 +138,8 @@ def test_click_from_points_reads_plotly_selection_points() -> None:
     assert click_from_points([{"x": 1.5, "y": -2, "curve_number": 0, "point_index": 40}]) == Click((1.5, -2.0), None)
     assert click_from_points([{"x": 0.1, "y": 0.2, "customdata": [17]}]) == Click((0.1, 0.2), 17)
     assert click_from_points([{"x": 0.1, "y": 0.2, "customdata": 3}]).index == 3  # type: ignore[union-attr]
+    # what the browser sends for numpy customdata (an Int32Array, JSON-encoded as an object)
+    assert click_from_points([{"x": 0.1, "y": 0.2, "customdata": {"0": 60}}]) == Click((0.1, 0.2), 60)
 
 
 def test_decode_at_gives_an_image_that_follows_the_click() -> None:
