@@ -1,0 +1,165 @@
+"""The Explore page: live sliders, start points, interpolation, traversal, manifold."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from vae_core import ModelConfig, build_model, load_checkpoint, save_checkpoint
+from vae_core.latent_ops import rank_dims
+
+REPO = Path(__file__).resolve().parents[2]
+PAGE = "pages/explore.py"
+
+
+def open_page(model: str = "digits-mlp-2d", weights: Path | None = None) -> AppTest:
+    weights = weights or REPO / "checkpoints" / f"{model}.safetensors"
+    if not weights.exists():
+        pytest.skip(f"shipped checkpoint {model} not found")
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.session_state["model_path"] = str(weights)
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def open_tab(at: AppTest, tab: str) -> AppTest:
+    at.session_state["explore_tab"] = tab
+    at.run()
+    assert not at.exception
+    return at
+
+
+def slider_values(at: AppTest) -> dict[str, float]:
+    return {s.key: s.value for s in at.slider if s.key.startswith("z_")}
+
+
+@pytest.fixture(scope="module")
+def codes_2d() -> tuple[np.ndarray, np.ndarray]:
+    ckpt = load_checkpoint(REPO / "checkpoints" / "digits-mlp-2d")
+    return ckpt.codes.mu.numpy(), ckpt.codes.labels.numpy()
+
+
+def test_page_renders_on_the_default_model() -> None:
+    at = open_page()
+    assert at.title[0].value == "Explore"
+    assert list(slider_values(at)) == ["z_0", "z_1"]
+    assert all(s.min == -4.0 and s.max == 4.0 and s.step == 0.05 for s in at.slider)
+    assert len(at.image) == 1 and len(at.get("plotly_chart")) == 1
+    assert not at.warning
+
+
+def test_moving_a_slider_changes_the_decoded_image() -> None:
+    at = open_page()
+    before = at.image[0].value
+    at.slider(key="z_0").set_value(1.5).run()
+    assert not at.exception
+    assert at.image[0].value != before
+    assert at.session_state["explore_z"] == [1.5, 0.0]
+
+
+def test_sample_from_the_prior_moves_the_sliders() -> None:
+    at = open_page()
+    assert slider_values(at) == {"z_0": 0.0, "z_1": 0.0}
+    before = at.image[0].value
+    at.button(key="sample_prior").click().run()
+    assert not at.exception
+    assert all(v != 0.0 for v in slider_values(at).values())
+    assert at.image[0].value != before
+
+
+def test_start_from_a_data_point_picked_by_label(codes_2d) -> None:
+    mu, labels = codes_2d
+    at = open_page()
+    at.selectbox(key="start_label").set_value("3").run()
+    at.number_input(key="start_index").set_value(5).run()
+    at.button(key="start_data").click().run()
+    assert not at.exception
+    expected = mu[np.flatnonzero(labels == 3)[5]]
+    np.testing.assert_allclose(list(slider_values(at).values()), expected, rtol=1e-6)
+
+
+def test_start_from_a_point_handed_over_by_another_page() -> None:
+    at = open_page()
+    at.session_state["latent_z"] = [0.5, -1.25]
+    at.session_state["latent_source"] = "the latent map"
+    at.run()
+    button = at.button(key="start_handoff")
+    assert button.label == "Start from the latent map"
+    button.click().run()
+    assert slider_values(at) == {"z_0": 0.5, "z_1": -1.25}
+    at.button(key="start_zero").click().run()
+    assert slider_values(at) == {"z_0": 0.0, "z_1": 0.0}
+
+
+def test_a_handed_over_point_of_another_dimension_is_not_offered() -> None:
+    at = open_page()
+    at.session_state["latent_z"] = [0.5] * 8
+    at.run()
+    assert "start_handoff" not in [b.key for b in at.button]
+
+
+def test_large_latent_shows_the_most_informative_dims_and_keeps_hidden_ones() -> None:
+    at = open_page("mnist-conv-16d")
+    codes = load_checkpoint(REPO / "checkpoints" / "mnist-conv-16d").codes
+    top = [f"z_{k}" for k in rank_dims(codes.mu.numpy(), codes.log_var.numpy())[:8]]
+    assert list(slider_values(at)) == top
+    at.button(key="sample_prior").click().run()
+    point = at.session_state["explore_z"]
+    at.toggle(key="show_all_dims").set_value(True).run()
+    assert not at.exception
+    shown = slider_values(at)
+    assert len(shown) == 16
+    assert [shown[f"z_{k}"] for k in range(16)] == pytest.approx(point)  # hidden dims kept the sample
+    at.toggle(key="show_all_dims").set_value(False).run()
+    at.toggle(key="show_all_dims").set_value(True).run()  # sliders hidden for a run come back as they were
+    assert [slider_values(at)[f"z_{k}"] for k in range(16)] == pytest.approx(point)
+
+
+@pytest.mark.parametrize("model", ["digits-mlp-2d", "mnist-conv-16d"])
+def test_interpolation_draws_both_strips_and_their_paths(model: str) -> None:
+    at = open_tab(open_page(model), "Interpolation")
+    assert [img.captions[0] for img in at.image] == ["linear", "spherical (slerp)"]
+    assert len(at.get("plotly_chart")) == 1
+    at.toggle(key="interp_to_current").set_value(True).run()
+    at.slider(key="interp_steps").set_value(5).run()
+    assert not at.exception and len(at.image) == 2
+
+
+@pytest.mark.parametrize(("model", "rows"), [("digits-mlp-2d", 2), ("mnist-conv-16d", 8)])
+def test_traversal_draws_a_row_per_top_dim(model: str, rows: int) -> None:
+    at = open_tab(open_page(model), "Traversal")
+    assert len(at.image) == rows
+    at.radio(key="trav_range").set_value("prior: ± 3 (sd 1)").run()
+    assert not at.exception
+    assert at.image[0].captions[0].endswith("-3.00 → 3.00")
+
+
+def test_manifold_grid_on_2d_and_an_explanation_otherwise() -> None:
+    at = open_tab(open_page(), "Manifold")
+    assert len(at.image) == 1
+    at.slider(key="grid_n").set_value(6).run()
+    assert not at.exception and "6 × 6" in at.image[0].captions[0]
+    at = open_tab(open_page("mnist-conv-16d"), "Manifold")
+    assert not at.image and "2-D latent space" in at.info[0].value
+
+
+def test_a_model_without_codes_or_data_still_has_sliders() -> None:
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(latent_dim=3, hidden_dim=16))
+    meta = {"dataset": "idx", "train": {"dataset": "idx", "data_dir": "/nonexistent"}}
+    weights = save_checkpoint(Path(os.environ["VAE_EXPLORER_USER_DIR"]) / "no-codes", model, meta)
+    at = open_page(weights=weights)
+    assert "no latent codes" in at.warning[0].value
+    assert list(slider_values(at)) == ["z_0", "z_1", "z_2"] and not at.get("plotly_chart")
+    before = at.image[0].value
+    at.slider(key="z_2").set_value(-2.0).run()
+    assert not at.exception and at.image[0].value != before
+    assert "Interpolation starts from images" in open_tab(at, "Interpolation").info[0].value
+    assert len(open_tab(at, "Traversal").image) == 3
