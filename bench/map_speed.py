@@ -1,0 +1,191 @@
+"""Latent map speed on 10,000 MNIST codes (mnist-conv-16d's stored mu), figures against bars.
+
+1. PCA map: `fit_projection(codes, "pca")`, median of 20.                    bar < 0.1 s
+2. t-SNE: ours (`fit_projection(codes, "tsne")`: openTSNE, exact neighbours, FFT grid
+   of 2 map units per interval) against openTSNE's defaults and scikit-learn's TSNE on
+   the same codes, side by side: wall and CPU time, and trustworthiness (k=10) on one
+   shared random subsample of 3,000 codes (the full 10k x 10k distances are too big).
+                                    bars: ours < 10 s wall; trust no worse than sklearn's - 0.01
+3. Decoding one click: `decode_at` (map back + decode), median of 200 random clicks on
+   the PCA and t-SNE maps, one torch thread as app.py sets.                 bar < 5 ms
+4. The cache: `model_projection` in a real script run (AppTest), run twice: the first run
+   fits, the rerun is served from the cache (its time, and the number of fits: 1); and a
+   rerun of the whole Latent map page with a click, as a click costs at most.
+
+Wall times depend on the machine's load; CPU times (this process, all its threads) much
+less so. Both are printed, with the load average.
+
+    .venv/bin/python bench/map_speed.py
+    .venv/bin/python bench/map_speed.py --no-sklearn   # skip scikit-learn's TSNE (slow)
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run as a script from anywhere
+
+from sklearn.manifold import trustworthiness  # noqa: E402
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+import vae_core.projection as projection_module  # noqa: E402
+from vae_core import load_checkpoint  # noqa: E402
+from vae_core.projection import Click, decode_at, fit_projection  # noqa: E402
+
+MODEL = "mnist-conv-16d"
+PCA_BAR_S, TSNE_BAR_S, TRUST_MARGIN, DECODE_BAR_MS = 0.1, 10.0, 0.01, 5.0
+TRUST_SAMPLE, TRUST_K = 3000, 10
+
+
+def timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
+    """(result, wall s, CPU s of this process)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    out = fn()
+    return out, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def bench_pca(codes: np.ndarray) -> None:
+    fit_projection(codes, "pca")  # warm-up
+    times = [timed(lambda: fit_projection(codes, "pca"))[1] for _ in range(20)]
+    t = float(np.median(times))
+    print(f"1. PCA map of {len(codes):,} codes: {t * 1000:.1f} ms (median of 20)   bar < {PCA_BAR_S * 1000:.0f} ms  "
+          f"{verdict(t < PCA_BAR_S)}")
+
+
+def bench_tsne(codes: np.ndarray, with_sklearn: bool) -> Any:
+    """Prints the side-by-side table; returns our fitted t-SNE projection."""
+    from openTSNE import TSNE as OpenTSNE
+    from sklearn.manifold import TSNE as SklearnTSNE
+
+    sample = np.random.default_rng(0).choice(len(codes), TRUST_SAMPLE, replace=False)
+    references: dict[str, Callable[[], np.ndarray]] = {
+        "openTSNE defaults (Annoy kNN, 1 unit/interval)": lambda: np.asarray(OpenTSNE(n_jobs=1, random_state=0).fit(codes)),
+    }
+    if with_sklearn:
+        references["scikit-learn TSNE (Barnes-Hut, defaults)"] = lambda: SklearnTSNE(random_state=0).fit_transform(codes)
+    print(f"2. t-SNE of {len(codes):,} codes ({len(sample):,}-code subsample for trustworthiness, k={TRUST_K}):")
+    print(f"   {'':48s} {'wall s':>8s} {'CPU s':>8s} {'trust':>7s}")
+
+    def row(name: str, embedding: np.ndarray, wall: float, cpu: float) -> float:
+        trust = trustworthiness(codes[sample], embedding[sample], n_neighbors=TRUST_K)
+        print(f"   {name:48s} {wall:8.1f} {cpu:8.1f} {trust:7.4f}", flush=True)
+        return float(trust)
+
+    ours, o_wall, o_cpu = timed(lambda: fit_projection(codes, "tsne", seed=0))
+    o_trust = row("ours (openTSNE, exact kNN, 2 units/interval)", ours.embedding, o_wall, o_cpu)
+    compared = []
+    for name, run in references.items():
+        embedding, wall, cpu = timed(run)
+        compared.append((name, wall, cpu, row(name, embedding, wall, cpu)))
+    print(f"   ours: {o_wall:.1f} s wall, bar < {TSNE_BAR_S:.0f} s  {verdict(o_wall < TSNE_BAR_S)}"
+          f" (CPU {o_cpu:.1f} s  {verdict(o_cpu < TSNE_BAR_S)})")
+    for name, wall, cpu, trust in compared:
+        check = f"  {verdict(o_trust >= trust - TRUST_MARGIN)}" if name.startswith("scikit") else ""
+        print(f"   {name}: {wall / o_wall:.1f}x our wall time, {cpu / o_cpu:.1f}x our CPU time; "
+              f"our trust {o_trust - trust:+.4f} (bar > -{TRUST_MARGIN}){check}")
+    return ours
+
+
+def bench_decode(ckpt: Any, codes: np.ndarray, tsne: Any) -> None:
+    torch.set_num_threads(1)  # as app.py does for every script run
+    rng = np.random.default_rng(1)
+    print("3. Decoding one click (map back + decode), median / p95 of 200 random clicks, 1 torch thread:")
+    for name, projection in (("PCA", fit_projection(codes, "pca")), ("t-SNE", tsne)):
+        lo, hi = projection.embedding.min(axis=0), projection.embedding.max(axis=0)
+        clicks = lo + rng.random((205, 2)) * (hi - lo)
+        ms = [timed(lambda xy=xy: decode_at(ckpt.model, projection, xy))[1] * 1000 for xy in clicks]
+        ms = ms[5:]  # warm-up
+        med = float(np.median(ms))
+        print(f"   {name:6s} {med:6.2f} / {np.percentile(ms, 95):6.2f} ms   bar < {DECODE_BAR_MS:.0f} ms  "
+              f"{verdict(med < DECODE_BAR_MS)}")
+
+
+def projection_script() -> None:
+    """Run by AppTest: one cached model_projection call, timed."""
+    import time
+
+    import streamlit as st
+
+    from pages.common import load_model, model_projection
+
+    ckpt = load_model(st.session_state["bench_path"])
+    start = time.perf_counter()
+    model_projection(ckpt, st.session_state["bench_method"])
+    st.session_state["bench_s"] = time.perf_counter() - start
+
+
+def bench_cache(weights: Path) -> None:
+    import pages.common as common
+
+    fits: list[str] = []
+    real = projection_module.fit_projection
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        fits.append(args[1])
+        return real(*args, **kwargs)
+
+    projection_module.fit_projection = counting  # count the fits behind the cache
+    print("4. The cache: model_projection in a script run (AppTest), first run then a rerun:")
+    try:
+        for method in ("pca", "tsne"):
+            common._projection_job.clear()
+            fits.clear()
+            at = AppTest.from_function(projection_script, default_timeout=600)
+            at.session_state["bench_path"], at.session_state["bench_method"] = str(weights), method
+            at.run()
+            first = at.session_state["bench_s"]
+            at.run()
+            again = at.session_state["bench_s"]
+            assert not at.exception, at.exception
+            print(f"   {method:5s} first call {first * 1000:9.1f} ms, rerun {again * 1000:6.3f} ms "
+                  f"({first / again:,.0f}x), fits: {len(fits)}  {verdict(len(fits) == 1)}")
+        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=600)
+        at.session_state["model_path"] = str(weights)
+        at.session_state["latent_map_method"] = "tsne"
+        at.run()
+        at.switch_page("pages/latent_map.py")
+        at.run()
+        at.session_state["latent_map_click"] = Click((0.0, 0.0), None)
+        times = [timed(at.run)[1] for _ in range(5)]
+        assert not at.exception, at.exception
+        print(f"   whole Latent map page rerun with a click (t-SNE map, 10k points, from the cache): "
+              f"{np.median(times) * 1000:.0f} ms median of 5; fits: {len(fits)}")
+    finally:
+        projection_module.fit_projection = real
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--no-sklearn", action="store_true", help="skip scikit-learn's TSNE (the slowest run)")
+    args = parser.parse_args()
+    weights = REPO / "checkpoints" / f"{MODEL}.safetensors"
+    if not weights.exists():
+        sys.exit(f"{weights} not found: build it with `make checkpoints`")
+    ckpt = load_checkpoint(weights)
+    if ckpt.codes is None:
+        sys.exit(f"{MODEL} stores no latent codes")
+    codes = ckpt.codes.mu.numpy().astype(np.float64)
+    print(f"{MODEL}: {codes.shape[0]:,} codes of {codes.shape[1]} dims; {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f} at start")
+    bench_pca(codes)
+    tsne = bench_tsne(codes, not args.no_sklearn)
+    bench_decode(ckpt, codes, tsne)
+    bench_cache(weights)
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
+
+
+if __name__ == "__main__":
+    main()
