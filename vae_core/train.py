@@ -1,4 +1,10 @@
-"""Command line: `python -m vae_core.train --dataset digits --arch mlp --latent-dim 2 --epochs 30 --out checkpoints/NAME`."""
+"""Command line: `python -m vae_core.train --dataset digits --arch mlp --latent-dim 2 --epochs 30 --out checkpoints/NAME`.
+
+Under `torchrun --nproc_per_node=N -m vae_core.train ...` the same command trains with
+DistributedDataParallel; rank 0 alone shows progress and writes files. After every epoch
+the run's state is saved beside the checkpoint (NAME.resume.safetensors), so `--resume`
+continues an interrupted run from its last completed epoch.
+"""
 from __future__ import annotations
 
 import argparse
@@ -8,6 +14,8 @@ from tqdm import tqdm
 
 from .config import ARCHITECTURES, DATASETS, RECONSTRUCTIONS, ModelConfig, TrainConfig
 from .data import load_dataset
+from .distributed import barrier, init_from_env, shutdown
+from .resume import load_training_state, resume_path
 from .training import EpochMetrics, Trainer
 
 
@@ -27,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
     p.add_argument("--out", required=True, help="checkpoint path without suffix, e.g. checkpoints/digits-2d")
+    p.add_argument("--resume", action="store_true", help="continue the interrupted run that was saving to --out")
     return p
 
 
@@ -36,21 +45,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         dataset=args.dataset, data_dir=args.data_dir, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         beta=args.beta, test_fraction=args.test_fraction, seed=args.seed, device=args.device,
     )
-    data = load_dataset(train_cfg.dataset, train_cfg.data_dir)
-    model_cfg = ModelConfig(
-        arch=args.arch, image_shape=data.image_shape, latent_dim=args.latent_dim,
-        hidden_dim=args.hidden_dim, recon=args.recon,
-    )
-    trainer = Trainer(model_cfg, train_cfg, data)
-    with tqdm(total=train_cfg.epochs * trainer.steps_per_epoch(), unit="step") as bar:
-        for m in trainer.run():
-            if isinstance(m, EpochMetrics):
-                bar.set_postfix(epoch=m.epoch, test_loss=f"{m.test_loss:.2f}", img_s=f"{m.images_per_s:.0f}")
-            else:
-                bar.update(1)
-    path = trainer.save(args.out)
-    best = trainer.metadata()["final"]
-    print(f"saved {path} (best test loss {best['test_loss']:.3f} nats/image at epoch {best['best_epoch']})")
+    dist, device = init_from_env(args.device)
+    try:
+        data = load_dataset(train_cfg.dataset, train_cfg.data_dir)
+        model_cfg = ModelConfig(
+            arch=args.arch, image_shape=data.image_shape, latent_dim=args.latent_dim,
+            hidden_dim=args.hidden_dim, recon=args.recon,
+        )
+        trainer = Trainer(model_cfg, train_cfg, data, dist=dist, device=device)
+        state_path = resume_path(args.out)
+        if args.resume:
+            trainer.restore(load_training_state(state_path))
+        done = len(trainer.history) * trainer.steps_per_epoch()
+        with tqdm(total=train_cfg.epochs * trainer.steps_per_epoch(), initial=done, unit="step",
+                  disable=not dist.is_main) as bar:
+            for m in trainer.run(resume_to=state_path):
+                if isinstance(m, EpochMetrics):
+                    bar.set_postfix(epoch=m.epoch, test_loss=f"{m.test_loss:.2f}", img_s=f"{m.images_per_s:.0f}")
+                else:
+                    bar.update(1)
+        if dist.is_main:
+            path = trainer.save(args.out)
+            state_path.unlink(missing_ok=True)  # finished: nothing left to resume
+            best = trainer.metadata()["final"]
+            print(f"saved {path} (best test loss {best['test_loss']:.3f} nats/image at epoch {best['best_epoch']})")
+        barrier(dist)
+    finally:
+        shutdown()
     return 0
 
 

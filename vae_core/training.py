@@ -2,11 +2,12 @@
 
 Speed comes from the data path, not from changing the maths: the whole data set is one
 preloaded tensor on the training device, each batch is one `index_select`, evaluation runs
-in large no-grad batches, and Adam uses its multi-tensor (foreach) kernels.
+in large no-grad batches, and Adam runs as one fused kernel (cpu, cuda and mps).
 """
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import threading
 import time
@@ -17,13 +18,16 @@ from typing import Any
 
 import torch
 from torch import Tensor
+from torch.nn.parallel import DistributedDataParallel
 
-from .checkpoints import LatentCodes, save_checkpoint
+from .checkpoints import CheckpointError, LatentCodes, save_checkpoint
 from .config import ModelConfig, TrainConfig
 from .data import ImageData, load_dataset, train_test_split
 from .device import pick_device
+from .distributed import DistInfo, all_reduce_sum, shard
 from .losses import loss_parts
 from .models import VAE, build_model
+from .resume import TrainingState, save_training_state
 
 EVAL_BATCH = 2048
 
@@ -60,20 +64,19 @@ class EpochMetrics:
     is_best: bool
 
 
-def seed_everything(seed: int) -> None:
-    """Same seed, same weights, same batches, same eps: runs are reproducible on one device."""
-    torch.manual_seed(seed)
-
-
 @torch.inference_mode()
-def evaluate(model: VAE, data: Tensor, beta: float = 1.0, kind: str = "bce") -> dict[str, float]:
-    """Per-image loss parts over a whole tensor, in large batches."""
+def evaluate(
+    model: VAE, data: Tensor, beta: float = 1.0, kind: str = "bce", generator: torch.Generator | None = None,
+) -> dict[str, float]:
+    """Per-image loss parts over a whole tensor, in large batches, one z sample per image."""
     was_training = model.training
     model.eval()
     totals = {"loss": 0.0, "recon": 0.0, "kl": 0.0}
     for start in range(0, data.shape[0], EVAL_BATCH):
         x = data[start:start + EVAL_BATCH]
-        recon_logits, mu, log_var = model(x)
+        mu, log_var = model.encode(x)
+        eps = torch.randn(mu.shape, generator=generator, device=mu.device) if generator is not None else None
+        recon_logits = model.decode_logits(model.reparameterize(mu, log_var, eps))
         parts = loss_parts(recon_logits, x, mu, log_var, beta=beta, kind=kind)
         for k in totals:
             totals[k] += float(parts[k])
@@ -96,82 +99,148 @@ def encode_all(model: VAE, images: Tensor) -> tuple[Tensor, Tensor]:
 
 
 class Trainer:
-    """Owns one model, its optimiser and its data; `run` yields metrics as it trains."""
+    """Owns one model, its optimiser and its data; `run` yields metrics as it trains.
+
+    Randomness comes from the trainer's own generators (weights, shuffling, eps), so a run
+    is reproducible from its seed and never reseeds the process-wide generator that other
+    sessions of the app draw from. Under torchrun (`dist` enabled) the model is wrapped in
+    DistributedDataParallel, each rank trains on its shard and metrics are summed over ranks.
+    """
 
     def __init__(
-        self, model_config: ModelConfig, train_config: TrainConfig, data: ImageData | None = None
+        self, model_config: ModelConfig, train_config: TrainConfig, data: ImageData | None = None,
+        test_data: ImageData | None = None, dist: DistInfo = DistInfo(), device: torch.device | None = None,
     ) -> None:
+        """`test_data`, when given, is the held-out set and all of `data` is trained on;
+        otherwise `data` is split by `train_config.test_fraction`."""
         self.model_config = model_config
         self.train_config = train_config
-        self.device = pick_device(train_config.device)
-        seed_everything(train_config.seed)
+        self.dist = dist
+        self.device = device or pick_device(train_config.device)
         if data is None:
             data = load_dataset(train_config.dataset, train_config.data_dir, model_config.image_shape[-1])
-        if data.image_shape != model_config.image_shape:
-            raise ValueError(f"the data's images are {data.image_shape}, the model expects {model_config.image_shape}")
+        for part in (data, test_data):
+            if part is not None and part.image_shape != model_config.image_shape:
+                raise ValueError(f"the data's images are {part.image_shape}, the model expects {model_config.image_shape}")
         self.data = data
-        train, test = train_test_split(data, train_config.test_fraction, train_config.seed)
+        if test_data is None:
+            train, test = train_test_split(data, train_config.test_fraction, train_config.seed)
+        else:
+            train, test = data, test_data
         self.train_images = train.images.to(self.device)
         self.test_images = test.images.to(self.device)
-        self.model = build_model(model_config).to(self.device)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=train_config.lr, foreach=True)
-        self._shuffle = torch.Generator().manual_seed(train_config.seed)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(train_config.seed)
+            self.model = build_model(model_config).to(self.device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=train_config.lr, fused=True)
+        self._step_model: torch.nn.Module = self.model
+        if dist.enabled:
+            self._step_model = DistributedDataParallel(
+                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None,
+            )
+        self._rng = {
+            "shuffle": torch.Generator().manual_seed(train_config.seed),
+            "noise": torch.Generator(self.device).manual_seed(train_config.seed + 1),
+        }
         self.best_state: dict[str, Tensor] = copy.deepcopy(self.model.state_dict())
         self.best_test_loss = math.inf
         self.history: list[EpochMetrics] = []
         self.stopped = False
 
-    def steps_per_epoch(self) -> int:
-        return math.ceil(self.train_images.shape[0] / self.train_config.batch_size)
+    def _shard_size(self) -> int:
+        n = self.train_images.shape[0]
+        return n // self.dist.world_size if self.dist.enabled else n
 
-    def run(self, stop: threading.Event | None = None, every: int = 1) -> Iterator[StepMetrics | EpochMetrics]:
-        """Train for the configured epochs; yield every `every`-th step and each epoch.
+    def steps_per_epoch(self) -> int:
+        return math.ceil(self._shard_size() / self.train_config.batch_size)
+
+    def run(
+        self, stop: threading.Event | None = None, every: int = 1, resume_to: str | Path | None = None,
+    ) -> Iterator[StepMetrics | EpochMetrics]:
+        """Train until the configured epochs are done; yield every `every`-th step and each epoch.
 
         Setting `stop` ends training after the current step; the best model so far is kept.
+        With `resume_to`, rank 0 writes the training state there after every epoch.
         """
         cfg = self.train_config
         n, bs = self.train_images.shape[0], cfg.batch_size
         steps = self.steps_per_epoch()
-        start = time.perf_counter()
-        self.model.train()
-        for epoch in range(1, cfg.epochs + 1):
+        start = time.perf_counter() - (self.history[-1].elapsed_s if self.history else 0.0)
+        self._step_model.train()
+        for epoch in range(len(self.history) + 1, cfg.epochs + 1):
             epoch_start = time.perf_counter()
-            perm = torch.randperm(n, generator=self._shuffle).to(self.device)
-            sums = torch.zeros(3, device=self.device)
+            perm = shard(torch.randperm(n, generator=self._rng["shuffle"]), self.dist).to(self.device)
+            sums = torch.zeros(4, device=self.device)  # loss, recon, kl sums and images seen
             seen = 0
             for i in range(steps):
                 if stop is not None and stop.is_set():
                     self.stopped = True
                     return
                 x = self.train_images.index_select(0, perm[i * bs:(i + 1) * bs])
-                recon_logits, mu, log_var = self.model(x)
+                eps = torch.randn((x.shape[0], self.model_config.latent_dim), generator=self._rng["noise"], device=self.device)
+                recon_logits, mu, log_var = self._step_model(x, eps)
                 parts = loss_parts(recon_logits, x, mu, log_var, beta=cfg.beta, kind=self.model_config.recon)
                 self.optimizer.zero_grad(set_to_none=True)
                 parts["loss"].backward()
                 self.optimizer.step()
                 seen += x.shape[0]
                 batch_sums = torch.stack([parts["loss"], parts["recon"], parts["kl"]]).detach()
-                sums += batch_sums
+                sums[:3] += batch_sums
                 step = (epoch - 1) * steps + i + 1
                 if step % every == 0:
                     now = time.perf_counter()
                     loss, recon, kl = (batch_sums / x.shape[0]).tolist()
                     yield StepMetrics(
-                        epoch, step, cfg.epochs * steps, loss, recon, kl, seen / max(now - epoch_start, 1e-9), now - start,
+                        epoch, step, cfg.epochs * steps, loss, recon, kl,
+                        seen * self.dist.world_size / max(now - epoch_start, 1e-9), now - start,
                     )
             epoch_s = time.perf_counter() - epoch_start
-            test = evaluate(self.model, self.test_images, cfg.beta, self.model_config.recon)
+            sums[3] = seen
+            total_loss, total_recon, total_kl, total_seen = all_reduce_sum(sums, self.dist).tolist()
+            test = evaluate(self.model, self.test_images, cfg.beta, self.model_config.recon, self._eval_generator(epoch))
             is_best = test["loss"] < self.best_test_loss
             if is_best:
                 self.best_test_loss = test["loss"]
                 self.best_state = copy.deepcopy(self.model.state_dict())
-            train_loss, train_recon, train_kl = (sums / seen).tolist()
             metrics = EpochMetrics(
-                epoch, cfg.epochs, train_loss, train_recon, train_kl, test["loss"], test["recon"], test["kl"],
-                seen / epoch_s, epoch_s, time.perf_counter() - start, is_best,
+                epoch, cfg.epochs, total_loss / total_seen, total_recon / total_seen, total_kl / total_seen,
+                test["loss"], test["recon"], test["kl"], total_seen / epoch_s, epoch_s, time.perf_counter() - start, is_best,
             )
             self.history.append(metrics)
+            if resume_to is not None and self.dist.is_main:
+                save_training_state(resume_to, self.training_state())
             yield metrics
+
+    def _eval_generator(self, epoch: int) -> torch.Generator:
+        """The test loss's z samples: the same on every rank, fresh each epoch, reproducible."""
+        return torch.Generator(self.device).manual_seed(self.train_config.seed * 1_000_003 + epoch)
+
+    def training_state(self) -> TrainingState:
+        """Everything needed to continue this run exactly where its last epoch ended."""
+        return TrainingState(
+            model=self.model.state_dict(), optimizer=self.optimizer.state_dict(), best=self.best_state,
+            rng={name: gen.get_state() for name, gen in self._rng.items()},
+            info={
+                "model": self.model_config.to_dict(), "train": self.train_config.to_dict(),
+                "best_test_loss": self.best_test_loss, "stopped": self.stopped,
+                "history": [dataclasses.asdict(m) for m in self.history],
+            },
+        )
+
+    def restore(self, state: TrainingState) -> None:
+        """Continue from a saved state; the configs must describe the same run."""
+        if ModelConfig.from_dict(state.info["model"]) != self.model_config:
+            raise CheckpointError("the saved run trained a different model: start afresh without --resume")
+        saved_train = TrainConfig.from_dict(state.info["train"])
+        if dataclasses.replace(saved_train, epochs=self.train_config.epochs) != self.train_config:
+            raise CheckpointError("the saved run used other training settings: only --epochs may change on resume")
+        self.model.load_state_dict(state.model)
+        self.optimizer.load_state_dict(state.optimizer)
+        self.best_state = {k: v.to(self.device) for k, v in state.best.items()}
+        for name, gen in self._rng.items():
+            gen.set_state(state.rng[name])
+        self.best_test_loss = state.info["best_test_loss"]
+        self.history = [EpochMetrics(**m) for m in state.info["history"]]
 
     def best_model(self) -> VAE:
         """A copy of the model at its lowest test loss, on the CPU, in eval mode."""
@@ -190,6 +259,8 @@ class Trainer:
             "epochs_trained": len(self.history),
             "stopped_early": self.stopped,
             "device": str(self.device),
+            "world_size": self.dist.world_size,
+            "test_loss_history": [round(m.test_loss, 4) for m in self.history],
             "train_seconds": round(last.elapsed_s, 2) if last else 0.0,
             "final": None if best is None else {
                 "best_epoch": best.epoch, "test_loss": best.test_loss, "test_recon": best.test_recon,
