@@ -60,3 +60,26 @@ def test_cli_writes_a_checkpoint(tmp_path: Path) -> None:
 
     assert main(["--dataset", "digits", "--epochs", "1", "--hidden-dim", "32", "--out", str(tmp_path / "cli")]) == 0
     assert load_checkpoint(tmp_path / "cli").metadata["train"]["epochs"] == 1
+
+
+def test_a_folder_too_big_to_preload_streams_through_dataloader_workers(tmp_path: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    from vae_core.data import ImageFiles, list_image_folder, preload_fits
+
+    digits = load_digits_data()
+    for i in range(240):
+        label = int(digits.labels[i])
+        (tmp_path / str(label)).mkdir(exist_ok=True)
+        Image.fromarray((digits.images[i, 0].numpy() * 255).astype(np.uint8)).save(tmp_path / str(label) / f"{i}.png")
+    assert preload_fits(240, (1, 8, 8)) and not preload_fits(10**13, (1, 28, 28))
+    files = list_image_folder(tmp_path, size=8)
+    assert isinstance(files, ImageFiles) and len(files) == 240
+    trainer = Trainer(DIGITS, TrainConfig(dataset="folder", epochs=4, batch_size=32, lr=3e-3), files)
+    assert not isinstance(trainer.train_images, torch.Tensor)  # batches come from disk
+    list(trainer.run())
+    losses = [m.test_loss for m in trainer.history]
+    assert losses[-1] < losses[0]
+    ckpt = load_checkpoint(trainer.save(tmp_path / "streamed"))
+    assert ckpt.codes is not None and ckpt.codes.mu.shape == (240, 2)

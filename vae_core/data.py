@@ -6,6 +6,7 @@ small image sets fit in memory many times over, and indexing one tensor is far f
 from __future__ import annotations
 
 import gzip
+import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,29 +139,111 @@ def load_torchvision(name: str, root: str | Path) -> ImageData:
     )
 
 
-def load_image_folder(folder: str | Path, size: int = 28) -> ImageData:
-    """A user's folder of images; sub-folder names become labels (class_names)."""
+@dataclass(frozen=True)
+class ImageFiles:
+    """A folder of images read lazily, batch by batch: for sets too large to preload.
+
+    Same interface as ImageData where training needs it (len, image_shape, subset, labels).
+    """
+
+    paths: tuple[Path, ...]
+    labels: Tensor
+    name: str
+    class_names: tuple[str, ...]
+    size: int
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return 1, self.size, self.size
+
+    def subset(self, index: Tensor | slice) -> "ImageFiles":
+        picked = range(len(self.paths))[index] if isinstance(index, slice) else index.tolist()
+        return ImageFiles(tuple(self.paths[i] for i in picked), self.labels[index], self.name, self.class_names, self.size)
+
+    def read(self, i: int) -> Tensor:
+        """Image i as (1, size, size) float in [0, 1]."""
+        return _read_image_file(self.paths[i], self.size)
+
+
+class ImageFilesDataset(torch.utils.data.Dataset):
+    """`ImageFiles` for a DataLoader: its workers decode files in parallel."""
+
+    def __init__(self, files: ImageFiles) -> None:
+        self.files = files
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i: int) -> Tensor:
+        return self.files.read(i)
+
+
+def _read_image_file(path: Path, size: int) -> Tensor:
+    from PIL import Image
+
+    with Image.open(path) as img:
+        gray = np.asarray(img.convert("L").resize((size, size), Image.BILINEAR))
+    return torch.from_numpy(gray.astype(np.float32) / 255.0).unsqueeze(0)
+
+
+def list_image_folder(folder: str | Path, size: int = 28) -> ImageFiles:
+    """Every readable image in `folder` (headers checked, pixels not decoded); sub-folder
+    names become labels."""
     from PIL import Image
 
     folder = Path(folder)
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
+    candidates = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not candidates:
         raise DataError(f"no images found in {folder}")
-    class_names = tuple(sorted({p.parent.name for p in files if p.parent != folder}))
-    arrays, labels = [], []
-    for p in files:
+    class_names = tuple(sorted({p.parent.name for p in candidates if p.parent != folder}))
+    paths, labels = [], []
+    for p in candidates:
         try:
-            with Image.open(p) as img:
-                arrays.append(np.asarray(img.convert("L").resize((size, size), Image.BILINEAR)))
+            with Image.open(p):
+                pass
         except OSError:
             continue  # unreadable file in a user's folder: skip it, keep the rest
+        paths.append(p)
         labels.append(class_names.index(p.parent.name) if p.parent != folder else -1)
-    if not arrays:
+    if not paths:
         raise DataError(f"none of the images in {folder} could be read")
-    return _from_uint8(np.stack(arrays), np.array(labels), folder.name, class_names)
+    return ImageFiles(tuple(paths), torch.tensor(labels, dtype=torch.int64), folder.name, class_names, size)
 
 
-def load_dataset(name: str, data_dir: str | Path | None = None, image_size: int = 28) -> ImageData:
+def preload(files: ImageFiles) -> ImageData:
+    """Decode every file once into one tensor."""
+    images = torch.stack([files.read(i) for i in range(len(files))])
+    return ImageData(images, files.labels, files.name, files.class_names)
+
+
+def load_image_folder(folder: str | Path, size: int = 28) -> ImageData:
+    """A user's folder of images, preloaded into one tensor."""
+    return preload(list_image_folder(folder, size))
+
+
+def available_memory_bytes() -> int:
+    """Memory the OS can still give us (Linux and macOS; a large default elsewhere)."""
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 1 << 40
+
+
+def preload_fits(n_images: int, image_shape: tuple[int, int, int], fraction: float = 0.5) -> bool:
+    """Whether float32 images would take at most `fraction` of the free memory."""
+    return n_images * int(np.prod(image_shape)) * 4 <= fraction * available_memory_bytes()
+
+
+def open_image_folder(folder: str | Path, size: int = 28) -> ImageData | ImageFiles:
+    """Preload when it fits in memory (fast), else stream from disk with DataLoader workers."""
+    files = list_image_folder(folder, size)
+    return preload(files) if preload_fits(len(files), files.image_shape) else files
+
+
+def load_dataset(name: str, data_dir: str | Path | None = None, image_size: int = 28) -> ImageData | ImageFiles:
     """One entry point for every source named in `TrainConfig.dataset`."""
     if name == "digits":
         return load_digits_data()
@@ -171,11 +254,13 @@ def load_dataset(name: str, data_dir: str | Path | None = None, image_size: int 
     if name in ("idx", "folder"):
         if data_dir is None or not Path(data_dir).is_dir():
             raise DataError(f"the {name} data set needs an existing folder, got {data_dir!r}")
-        return load_idx_folder(data_dir, Path(data_dir).name) if name == "idx" else load_image_folder(data_dir, image_size)
+        return load_idx_folder(data_dir, Path(data_dir).name) if name == "idx" else open_image_folder(data_dir, image_size)
     raise DataError(f"unknown data set {name!r}")
 
 
-def train_test_split(data: ImageData, test_fraction: float = 0.2, seed: int = 0) -> tuple[ImageData, ImageData]:
+def train_test_split(
+    data: ImageData | ImageFiles, test_fraction: float = 0.2, seed: int = 0,
+) -> tuple[ImageData | ImageFiles, ImageData | ImageFiles]:
     """A deterministic shuffled split: the same seed always gives the same halves."""
     n = len(data)
     n_test = max(1, int(round(n * test_fraction)))

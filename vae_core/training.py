@@ -2,13 +2,15 @@
 
 Speed comes from the data path, not from changing the maths: the whole data set is one
 preloaded tensor on the training device, each batch is one `index_select`, evaluation runs
-in large no-grad batches, and Adam runs as one fused kernel (cpu, cuda and mps).
+in large no-grad batches, and Adam runs as one fused kernel (cpu, cuda and mps). Image
+folders too large to preload stream from disk through DataLoader workers instead.
 """
 from __future__ import annotations
 
 import copy
 import dataclasses
 import math
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -19,10 +21,11 @@ from typing import Any
 import torch
 from torch import Tensor
 from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
 
 from .checkpoints import CheckpointError, LatentCodes, save_checkpoint
 from .config import ModelConfig, TrainConfig
-from .data import ImageData, load_dataset, train_test_split
+from .data import ImageData, ImageFiles, ImageFilesDataset, load_dataset, train_test_split
 from .device import pick_device
 from .distributed import DistInfo, all_reduce_sum, shard
 from .losses import loss_parts
@@ -30,6 +33,25 @@ from .models import VAE, build_model
 from .resume import TrainingState, save_training_state
 
 EVAL_BATCH = 2048
+STREAM_WORKERS = min(4, os.cpu_count() or 1)
+
+Source = Tensor | ImageFiles  # preloaded images (N, C, H, W) on the device, or files on disk
+
+
+def iter_batches(source: Source, order: Tensor | None, batch_size: int, device: torch.device) -> Iterator[Tensor]:
+    """Batches of `source` in `order` (all images in sequence when None).
+
+    A preloaded tensor is indexed directly; files are decoded by DataLoader workers.
+    """
+    if isinstance(source, Tensor):
+        n = source.shape[0] if order is None else order.shape[0]
+        for start in range(0, n, batch_size):
+            yield source[start:start + batch_size] if order is None else source.index_select(0, order[start:start + batch_size])
+        return
+    sampler = None if order is None else order.tolist()
+    loader = DataLoader(ImageFilesDataset(source), batch_size=batch_size, sampler=sampler, num_workers=STREAM_WORKERS)
+    for x in loader:
+        yield x.to(device, non_blocking=True)
 
 
 @dataclass(frozen=True)
@@ -66,14 +88,13 @@ class EpochMetrics:
 
 @torch.inference_mode()
 def evaluate(
-    model: VAE, data: Tensor, beta: float = 1.0, kind: str = "bce", generator: torch.Generator | None = None,
+    model: VAE, data: Source, beta: float = 1.0, kind: str = "bce", generator: torch.Generator | None = None,
 ) -> dict[str, float]:
-    """Per-image loss parts over a whole tensor, in large batches, one z sample per image."""
+    """Per-image loss parts over a whole data set, in large batches, one z sample per image."""
     was_training = model.training
     model.eval()
     totals = {"loss": 0.0, "recon": 0.0, "kl": 0.0}
-    for start in range(0, data.shape[0], EVAL_BATCH):
-        x = data[start:start + EVAL_BATCH]
+    for x in iter_batches(data, None, EVAL_BATCH, next(model.parameters()).device):
         mu, log_var = model.encode(x)
         eps = torch.randn(mu.shape, generator=generator, device=mu.device) if generator is not None else None
         recon_logits = model.decode_logits(model.reparameterize(mu, log_var, eps))
@@ -81,17 +102,17 @@ def evaluate(
         for k in totals:
             totals[k] += float(parts[k])
     model.train(was_training)
-    return {k: v / data.shape[0] for k, v in totals.items()}
+    return {k: v / len(data) for k, v in totals.items()}
 
 
 @torch.inference_mode()
-def encode_all(model: VAE, images: Tensor) -> tuple[Tensor, Tensor]:
+def encode_all(model: VAE, images: Source) -> tuple[Tensor, Tensor]:
     """mu, log_var (N, D) of every image, batched."""
     was_training = model.training
     model.eval()
     mus, log_vars = [], []
-    for start in range(0, images.shape[0], EVAL_BATCH):
-        mu, log_var = model.encode(images[start:start + EVAL_BATCH])
+    for x in iter_batches(images, None, EVAL_BATCH, next(model.parameters()).device):
+        mu, log_var = model.encode(x)
         mus.append(mu)
         log_vars.append(log_var)
     model.train(was_training)
@@ -108,8 +129,8 @@ class Trainer:
     """
 
     def __init__(
-        self, model_config: ModelConfig, train_config: TrainConfig, data: ImageData | None = None,
-        test_data: ImageData | None = None, dist: DistInfo = DistInfo(), device: torch.device | None = None,
+        self, model_config: ModelConfig, train_config: TrainConfig, data: ImageData | ImageFiles | None = None,
+        test_data: ImageData | ImageFiles | None = None, dist: DistInfo = DistInfo(), device: torch.device | None = None,
     ) -> None:
         """`test_data`, when given, is the held-out set and all of `data` is trained on;
         otherwise `data` is split by `train_config.test_fraction`."""
@@ -127,8 +148,8 @@ class Trainer:
             train, test = train_test_split(data, train_config.test_fraction, train_config.seed)
         else:
             train, test = data, test_data
-        self.train_images = train.images.to(self.device)
-        self.test_images = test.images.to(self.device)
+        self.train_images: Source = train.images.to(self.device) if isinstance(train, ImageData) else train
+        self.test_images: Source = test.images.to(self.device) if isinstance(test, ImageData) else test
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(train_config.seed)
             self.model = build_model(model_config).to(self.device)
@@ -148,7 +169,7 @@ class Trainer:
         self.stopped = False
 
     def _shard_size(self) -> int:
-        n = self.train_images.shape[0]
+        n = len(self.train_images)
         return n // self.dist.world_size if self.dist.enabled else n
 
     def steps_per_epoch(self) -> int:
@@ -163,20 +184,20 @@ class Trainer:
         With `resume_to`, rank 0 writes the training state there after every epoch.
         """
         cfg = self.train_config
-        n, bs = self.train_images.shape[0], cfg.batch_size
+        n, bs = len(self.train_images), cfg.batch_size
         steps = self.steps_per_epoch()
         start = time.perf_counter() - (self.history[-1].elapsed_s if self.history else 0.0)
         self._step_model.train()
         for epoch in range(len(self.history) + 1, cfg.epochs + 1):
             epoch_start = time.perf_counter()
-            perm = shard(torch.randperm(n, generator=self._rng["shuffle"]), self.dist).to(self.device)
+            perm = shard(torch.randperm(n, generator=self._rng["shuffle"]), self.dist)
+            perm = perm.to(self.device) if isinstance(self.train_images, Tensor) else perm
             sums = torch.zeros(4, device=self.device)  # loss, recon, kl sums and images seen
             seen = 0
-            for i in range(steps):
+            for i, x in enumerate(iter_batches(self.train_images, perm, bs, self.device)):
                 if stop is not None and stop.is_set():
                     self.stopped = True
                     return
-                x = self.train_images.index_select(0, perm[i * bs:(i + 1) * bs])
                 eps = torch.randn((x.shape[0], self.model_config.latent_dim), generator=self._rng["noise"], device=self.device)
                 recon_logits, mu, log_var = self._step_model(x, eps)
                 parts = loss_parts(recon_logits, x, mu, log_var, beta=cfg.beta, kind=self.model_config.recon)
@@ -273,6 +294,6 @@ class Trainer:
         model = self.best_model()
         codes = None
         if with_codes:
-            mu, log_var = encode_all(model, self.data.images)
+            mu, log_var = encode_all(model, self.data.images if isinstance(self.data, ImageData) else self.data)
             codes = LatentCodes(mu, log_var, self.data.labels)
         return save_checkpoint(path, model, self.metadata(), codes)
