@@ -12,12 +12,12 @@ from vae_core.latent_ops import enlarge, tile_images
 N_SAMPLES = 8
 SAMPLE_PX = 56  # per decoded image, enlarged without blur
 ARCH_NAMES = {"mlp": "fully connected (MLP)", "conv": "convolutional"}
-LINKS = [  # (page, what it does, icon as in app.py)
-    ("pages/train.py", "Train a model on digits, MNIST or your own IDX files", ":material/model_training:"),
-    ("pages/latent_map.py", "Latent map: every image as a point; click to decode", ":material/scatter_plot:"),
-    ("pages/explore.py", "Explore: sliders per dimension, interpolation, traversals", ":material/tune:"),
-    ("pages/reparameterization.py", "Reparameterization: ε → z, KL closed form vs Monte Carlo", ":material/casino:"),
-    ("pages/encode.py", "Encode your own images and see q(z|x)", ":material/upload:"),
+LINKS = [  # (page, what it does, icon as in app.py); page links do not wrap: at most ~45 characters
+    ("pages/train.py", "Train: digits, MNIST or your IDX files", ":material/model_training:"),
+    ("pages/latent_map.py", "Latent map: click anywhere to decode", ":material/scatter_plot:"),
+    ("pages/explore.py", "Explore: sliders, interpolation, traversals", ":material/tune:"),
+    ("pages/reparameterization.py", "Reparameterization: ε → z, KL, p(z|x)", ":material/casino:"),
+    ("pages/encode.py", "Encode your own images: q(z|x)", ":material/upload:"),
 ]
 
 st.title("Variational autoencoders, explored")
@@ -64,10 +64,8 @@ with theory:
         r" \qquad z = \mu + \sigma \odot \varepsilon"
     )
     st.markdown("Gradients reach $\\mu$ and $\\sigma$ through $z$. A worked example in one dimension:")
-    st.latex(
-        r"\mu = 2,\ \ \sigma = 0.5\ (\log\sigma^2 = 2\ln 0.5 \approx -1.386),\ \ \varepsilon = 1"
-        r" \ \Rightarrow\ z = 2 + 0.5 \cdot 1 = 2.5"
-    )
+    st.latex(r"\mu = 2,\ \ \sigma = 0.5\ (\log\sigma^2 = 2\ln 0.5 \approx -1.386),\ \ \varepsilon = 1")
+    st.latex(r"\Rightarrow\ z = 2 + 0.5 \cdot 1 = 2.5")  # one line with the above is too wide for the column
 
 with model_col:
     st.subheader("The current model")

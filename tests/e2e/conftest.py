@@ -1,7 +1,9 @@
 """A real Streamlit server and Debian's Chromium, driven by Playwright.
 
-The server runs `streamlit run app.py` on a free loopback port; Chromium is launched from
-/usr/bin/chromium (Playwright's own browser download is not used).
+One server per test session: `streamlit run app.py` on a free loopback port, with user
+checkpoints in a temporary folder. Chromium is launched from /usr/bin/chromium (Playwright's
+own browser download is not used). Each test gets its own browser context, i.e. its own
+Streamlit session. The helpers below are shared with bench/browser_latency.py.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("VAE_EXPLORER_CHROMIUM", "/usr/bin/chromium"))
@@ -24,6 +27,9 @@ CHROMIUM_FLAGS = [
 ]
 SCREENSHOTS = REPO / "docs" / "screenshots"
 STARTUP_TIMEOUT_S = 60.0
+VIEWPORT = {"width": 1400, "height": 1000}
+PICKER = '[data-testid="stSidebar"] [data-testid="stSelectbox"]'
+MAIN = '[data-testid="stMain"]'
 
 
 def free_port() -> int:
@@ -42,11 +48,11 @@ def wait_healthy(url: str, timeout_s: float, proc: subprocess.Popen) -> None:
                 if r.status == 200:
                     return
         except OSError:
-            time.sleep(0.1)
+            time.sleep(0.05)
     raise TimeoutError(f"streamlit did not answer on {url} within {timeout_s} s")
 
 
-def start_server(user_dir: Path) -> tuple[subprocess.Popen, str]:
+def start_server(user_dir: Path, wait: bool = True) -> tuple[subprocess.Popen, str]:
     """Start `streamlit run app.py` headless on a free loopback port; returns (process, url)."""
     port = free_port()
     env = {**os.environ, "VAE_EXPLORER_USER_DIR": str(user_dir), "PYTHONUNBUFFERED": "1"}
@@ -57,51 +63,66 @@ def start_server(user_dir: Path) -> tuple[subprocess.Popen, str]:
     ]
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, STARTUP_TIMEOUT_S, proc)
-    except BaseException:
-        proc.kill()
-        raise
+    if wait:
+        try:
+            wait_healthy(url, STARTUP_TIMEOUT_S, proc)
+        except BaseException:
+            stop_server(proc)
+            raise
     return proc, url
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    proc, url = start_server(tmp_path_factory.mktemp("e2e_user_checkpoints"))
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.terminate()
     try:
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def launch_chromium(pw: Playwright) -> Browser:
+    return pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator["object"]:
+def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing: CI must install Debian's chromium (make browser)")
         pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        browser = launch_chromium(pw)
         yield browser
         browser.close()
 
 
+@pytest.fixture(scope="session")
+def user_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where models saved in the app during the session go."""
+    return tmp_path_factory.mktemp("e2e_user_checkpoints")
+
+
+@pytest.fixture(scope="session")
+def app_url(user_dir: Path) -> Iterator[str]:
+    proc, url = start_server(user_dir)
+    try:
+        yield url
+    finally:
+        stop_server(proc)
+
+
 @pytest.fixture
-def page(browser, app_url: str):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+def page(browser: Browser, app_url: str) -> Iterator[Page]:
+    context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
     page.set_default_timeout(30_000)
     yield page
     context.close()
 
 
-def wait_idle(page, timeout_ms: int = 30_000) -> None:  # type: ignore[no-untyped-def]
+# ---------------------------------------------------------------- helpers
+def wait_idle(page: Page, timeout_ms: int = 30_000) -> None:
     """Wait until Streamlit has finished the current run (its 'Running' widget is gone)."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
     page.wait_for_function(
@@ -111,8 +132,85 @@ def wait_idle(page, timeout_ms: int = 30_000) -> None:  # type: ignore[no-untype
     )
 
 
-def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
+def open_app(page: Page, app_url: str, timeout_ms: int = 60_000) -> None:
+    """Open the home page and wait until the sidebar's model picker is drawn."""
+    page.goto(app_url)
+    page.locator(PICKER).wait_for(timeout=timeout_ms)
+    wait_idle(page, timeout_ms)
+
+
+def select_model(page: Page, name: str) -> None:
+    """Pick a model by name in the sidebar picker, as a user does (open, type, choose)."""
+    picker = page.locator(PICKER)
+    if name in picker.locator("input").input_value():
+        return
+    picker.click()
+    page.keyboard.type(name)
+    page.locator('[role="option"]', has_text=name).first.click()
+    page.wait_for_function(
+        "([sel, name]) => document.querySelector(sel + ' input').value.includes(name)", arg=[PICKER, name]
+    )
+    wait_idle(page)
+
+
+def go_to(page: Page, title: str, timeout_ms: int = 60_000) -> None:
+    """Open a page through the sidebar navigation (same session, so the picked model stays)."""
+    page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
+    page.locator(f'{MAIN} h1', has_text=title).first.wait_for(timeout=timeout_ms)
+    wait_idle(page, timeout_ms)
+
+
+def no_exception(page: Page) -> bool:
+    return page.locator('[data-testid="stException"]').count() == 0
+
+
+IMAGES_JS = """([scope, caption]) => Array.from(document.querySelectorAll(scope + ' [data-testid="stImage"]'))
+    .filter(el => caption === null || el.innerText.includes(caption)).map(el => el.querySelector('img'))"""
+
+
+def image_srcs(page: Page, caption: str | None = None, scope: str = MAIN) -> list[str]:
+    """The src of every st.image under `scope` whose caption holds `caption` (a media URL
+    that names the image's bytes)."""
+    return page.evaluate(f"(a) => ({IMAGES_JS})(a).map(img => img.src)", [scope, caption])
+
+
+def wait_image_change(
+    page, old: str | None, caption: str | None = None, scope: str = MAIN, timeout_ms: int = 30_000,
+) -> str:
+    """Wait until the first image (with `caption`) under `scope` exists, has loaded, and its
+    src is not `old`; returns the new src."""
+    handle = page.wait_for_function(
+        f"""([scope, caption, old]) => {{
+            const img = ({IMAGES_JS})([scope, caption])[0];
+            return img && img.src !== old && img.complete && img.naturalWidth > 0 ? img.src : null;
+        }}""",
+        arg=[scope, caption, old], timeout=timeout_ms,
+    )
+    return str(handle.json_value())
+
+
+def image_bytes(page: Page, src: str) -> bytes:
+    """The bytes the browser got for an image (fetched through the page's own context)."""
+    response = page.request.get(src)
+    assert response.ok, f"{src}: HTTP {response.status}"
+    return response.body()
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Save docs/screenshots/NAME.png of the whole page.
+
+    Streamlit scrolls inside its main element, so a full-page shot would stop at the window:
+    the window is made as tall as the content for the shot, then restored.
+    """
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    size = page.viewport_size
+    height = page.evaluate(f"() => document.querySelector('{MAIN}').scrollHeight")
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], int(height))})
+    try:
+        page.evaluate(f"() => document.querySelector('{MAIN}').scrollTo(0, 0)")
+        page.wait_for_timeout(300)  # plots re-lay themselves out on resize
+        page.screenshot(path=str(path))
+    finally:
+        page.set_viewport_size(size)
     return path

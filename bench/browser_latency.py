@@ -1,0 +1,277 @@
+"""What a user waits for, measured in Chromium against a real `streamlit run app.py` server,
+with the shipped mnist-conv-16d model (picked in the sidebar) and its 10,000-code map.
+
+  1. cold start: process start -> first page interactive (home page drawn, model picker
+     ready, the run finished)                                                  bar <= 6 s
+  2. Latent map (PCA of the 10k codes): click -> the new decoded image visible,
+     p50 and p95 over --clicks random clicks                                   bar p95 <= 150 ms
+  3. Explore: slider change (a mouse click on a slider's track) -> the new decoded
+     image visible, p50 and p95 over --moves random moves                     bar p95 <= 100 ms
+  4. server memory (RSS of the streamlit process) after visiting every page   bar <= 1 GB
+
+Times 2 and 3 are taken in the page: performance.now() at the gesture's pointerup (a click
+and a slider both act on release) to the first animation frame after the new image has
+loaded (a MutationObserver sees the new src; the img's load event, then
+requestAnimationFrame). The same interval seen from Python (mouse call to a polled check)
+is printed beside it; it adds Playwright's round trips.
+
+    .venv/bin/python bench/browser_latency.py
+    .venv/bin/python bench/browser_latency.py --clicks 10 --moves 10 --cold-starts 1   # a smoke run
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from playwright.sync_api import Browser, Page, sync_playwright
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run as a script from anywhere
+
+from tests.e2e.conftest import (  # noqa: E402
+    CHROMIUM, MAIN, PICKER, VIEWPORT, go_to, launch_chromium, open_app, select_model, start_server, stop_server,
+    wait_healthy, wait_idle, wait_image_change,
+)
+
+MODEL = "mnist-conv-16d"
+COLD_START_BAR_S, MAP_P95_BAR_MS, SLIDER_P95_BAR_MS, RSS_BAR_MB = 6.0, 150.0, 100.0, 1024.0
+PAGES = ("Train", "Latent map", "Explore", "Reparameterization", "Encode")
+
+# Installed in the page before the app's own scripts: when each image src was first painted
+# (load event, then the next animation frame), the last pointerup, and the times of the
+# websocket frames, so a wait can be split into browser / server / browser.
+INIT_JS = """(() => {
+    const lat = window.__lat = {up: null, shown: {}, sent: [], recv: []};
+    const Socket = window.WebSocket;
+    window.WebSocket = function (...args) {
+        const ws = new Socket(...args);
+        ws.addEventListener('message', () => lat.recv.push(performance.now()));
+        const send = ws.send.bind(ws);
+        ws.send = (data) => { lat.sent.push(performance.now()); send(data); };
+        return ws;
+    };
+    window.WebSocket.prototype = Socket.prototype;
+    document.addEventListener('pointerup', () => { lat.up = performance.now(); }, true);
+    const mark = (img) => {
+        const src = img.src;
+        if (!src || src in lat.shown) return;
+        const done = () => requestAnimationFrame(() => {
+            if (!(src in lat.shown)) lat.shown[src] = performance.now();
+        });
+        if (img.complete && img.naturalWidth > 0) done(); else img.addEventListener('load', done, {once: true});
+    };
+    const observe = () => new MutationObserver(mutations => {
+        for (const m of mutations) {
+            if (m.type === 'attributes' && m.target.tagName === 'IMG') mark(m.target);
+            for (const node of m.addedNodes || []) {
+                if (node.tagName === 'IMG') mark(node);
+                else if (node.querySelectorAll) node.querySelectorAll('img').forEach(mark);
+            }
+        }
+    }).observe(document, {subtree: true, childList: true, attributes: true, attributeFilter: ['src']});
+    observe();
+})()"""
+
+# For the last gesture: [pointerup -> first frame sent, -> last frame received before the
+# image was painted, -> painted], in ms.
+SPLIT_JS = """(src) => {
+    const lat = window.__lat, up = lat.up, shown = lat.shown[src];
+    const sent = lat.sent.find(t => t >= up), recv = lat.recv.filter(t => t <= shown).pop();
+    return [sent - up, recv - sent, shown - recv];
+}"""
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "OVER THE BAR"
+
+
+def rss_mb(pid: int) -> tuple[float, float]:
+    """(current RSS, peak RSS) of a process in MB, from /proc."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+@dataclass
+class Samples:
+    """Per gesture: ms in the page, ms seen from Python, and the in-page split
+    (browser until the request is sent, server and network, browser until painted)."""
+
+    in_page: list[float] = field(default_factory=list)
+    python: list[float] = field(default_factory=list)
+    split: list[list[float]] = field(default_factory=list)
+
+
+def timed_change(page: Page, act: Callable[[], None], old: str | None, caption: str, samples: Samples | None) -> str:
+    """Do `act`, wait for the image with `caption` to change; record the times in `samples`."""
+    t0 = time.perf_counter()
+    act()
+    new = wait_image_change(page, old, caption, timeout_ms=30_000)
+    python_ms = 1000 * (time.perf_counter() - t0)
+    page.wait_for_function("(src) => src in window.__lat.shown", arg=new)
+    if samples is not None:
+        samples.in_page.append(page.evaluate("(src) => window.__lat.shown[src] - window.__lat.up", new))
+        samples.python.append(python_ms)
+        samples.split.append(page.evaluate(SPLIT_JS, new))
+    wait_idle(page)
+    return new
+
+
+def report(name: str, samples: Samples, bar_ms: float) -> bool:
+    ms, p95 = samples.in_page, percentile(samples.in_page, 95)
+    split = np.median(np.asarray(samples.split), axis=0)
+    print(f"{name}: n={len(ms)}  p50 {percentile(ms, 50):.0f} ms, p95 {p95:.0f} ms, max {max(ms):.0f} ms  |  "
+          f"bar p95 <= {bar_ms:.0f} ms: {verdict(p95 <= bar_ms)}")
+    print(f"    median split: browser until the request {split[0]:.0f} ms, server + network {split[1]:.0f} ms, "
+          f"browser until painted {split[2]:.0f} ms; seen from Python p50 {percentile(samples.python, 50):.0f} ms "
+          f"(adds Playwright's round trips)")
+    return p95 <= bar_ms
+
+
+# ---------------------------------------------------------------- 1. cold start
+def cold_start(browser: Browser, user_dir: Path) -> float:
+    """Seconds from launching `streamlit run app.py` to the home page being interactive."""
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    t0 = time.perf_counter()
+    proc, url = start_server(user_dir, wait=False)
+    try:
+        wait_healthy(url, 60.0, proc)
+        open_app(page, url)
+        return time.perf_counter() - t0
+    finally:
+        context.close()
+        stop_server(proc)
+
+
+# ---------------------------------------------------------------- 2. map clicks
+def map_clicks(page: Page, n: int, rng: np.random.Generator) -> Samples:
+    go_to(page, "Latent map")
+    page.locator(f"{MAIN} [data-testid='stButtonGroup']").get_by_text("PCA", exact=True).click()
+    wait_idle(page)
+    area = page.locator(f"{MAIN} .js-plotly-plot .nsewdrag").first
+    area.wait_for()
+    box = area.bounding_box()
+    src: str | None = None
+    samples = Samples()
+    for i in range(n + 1):  # the first click is a warm-up (the session's first decode and image)
+        x, y = box["x"] + rng.uniform(0.05, 0.95) * box["width"], box["y"] + rng.uniform(0.05, 0.95) * box["height"]
+        src = timed_change(page, lambda: page.mouse.click(x, y), src, "decoded at", samples if i else None)
+    return samples
+
+
+# ---------------------------------------------------------------- 3. slider moves
+def slider_moves(page: Page, n: int, rng: np.random.Generator) -> Samples:
+    """Drag a random slider's thumb to a random new place on its track (mouse down, move, up)."""
+    go_to(page, "Explore")
+    src = wait_image_change(page, None, "decode(z)")
+    page.wait_for_function("(src) => src in window.__lat.shown", arg=src)
+    sliders = page.locator(f'{MAIN} [data-testid="stSlider"]')
+    sliders.first.wait_for()
+    wait_idle(page)
+    count = min(sliders.count(), 8)
+    samples = Samples()
+    for _ in range(n):
+        slider = sliders.nth(int(rng.integers(count)))
+        slider.scroll_into_view_if_needed()
+        track = slider.locator('div[data-orientation="horizontal"]:not([role])').bounding_box()
+        thumb = slider.locator('div:has(> div > input[type="range"])').bounding_box()
+        x0, y = thumb["x"] + thumb["width"] / 2, thumb["y"] + thumb["height"] / 2
+        x1 = x0
+        while abs(x1 - x0) < 12:  # at least a few slider steps away
+            x1 = track["x"] + rng.uniform(0.02, 0.98) * track["width"]
+
+        def drag() -> None:
+            page.mouse.move(x0, y)
+            page.mouse.down()
+            page.mouse.move(x1, y, steps=4)
+            page.mouse.up()
+
+        src = timed_change(page, drag, src, "decode(z)", samples)
+    return samples
+
+
+# ---------------------------------------------------------------- 4. memory
+def digit_png() -> bytes:
+    from PIL import Image, ImageDraw
+
+    image = Image.new("L", (120, 160), 235)
+    ImageDraw.Draw(image).line((60, 20, 60, 140), fill=20, width=14)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def visit_every_page(page: Page) -> None:
+    """Each page once, drawn to the end, with an upload on Encode."""
+    for title in PAGES:
+        go_to(page, title)
+        if title == "Encode":
+            page.locator(f'{MAIN} [data-testid="stFileUploader"] input[type="file"]').set_input_files(
+                [{"name": "one.png", "mimeType": "image/png", "buffer": digit_png()}])
+            wait_image_change(page, None, "decode(mu)")
+            wait_idle(page)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clicks", type=int, default=40, help="map clicks timed (0: skip)")
+    parser.add_argument("--moves", type=int, default=40, help="slider moves timed (0: skip)")
+    parser.add_argument("--cold-starts", type=int, default=3, help="0: skip")
+    parser.add_argument("--no-memory", dest="memory", action="store_false", help="skip visiting every page")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    if not CHROMIUM.exists():
+        sys.exit(f"{CHROMIUM} is missing (apt-get install chromium)")
+    rng = np.random.default_rng(args.seed)
+    ok = []
+    with sync_playwright() as pw, tempfile.TemporaryDirectory() as tmp:
+        browser = launch_chromium(pw)
+        if args.cold_starts:
+            starts = [cold_start(browser, Path(tmp)) for _ in range(args.cold_starts)]
+            worst = max(starts)
+            ok.append(worst <= COLD_START_BAR_S)
+            print(f"cold start (process start -> home page interactive): {', '.join(f'{s:.2f}' for s in starts)} s; "
+                  f"worst {worst:.2f} s  |  bar <= {COLD_START_BAR_S:.0f} s: {verdict(ok[-1])}")
+
+        proc, url = start_server(Path(tmp))
+        try:
+            page = browser.new_context(viewport=VIEWPORT).new_page()
+            page.add_init_script(INIT_JS)
+            page.set_default_timeout(120_000)  # the first visit loads the model and its 10k codes
+            open_app(page, url)
+            select_model(page, MODEL)
+            assert MODEL in page.locator(f"{PICKER} input").input_value()
+            if args.clicks:
+                ok.append(report(f"map click -> decoded image ({MODEL}, PCA of 10,000 codes)",
+                                 map_clicks(page, args.clicks, rng), MAP_P95_BAR_MS))
+            if args.moves:
+                ok.append(report(f"slider change -> decoded image ({MODEL}, Explore)",
+                                 slider_moves(page, args.moves, rng), SLIDER_P95_BAR_MS))
+            if args.memory:
+                visit_every_page(page)
+                rss, peak = rss_mb(proc.pid)
+                ok.append(rss <= RSS_BAR_MB)
+                print(f"server RSS after visiting every page: {rss:.0f} MB (peak {peak:.0f} MB)  |  "
+                      f"bar <= {RSS_BAR_MB:.0f} MB: {verdict(ok[-1])}")
+        finally:
+            stop_server(proc)
+        browser.close()
+    print(f"{sum(ok)}/{len(ok)} figures within their bars; load average {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} cores (other work on the machine slows every figure)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""Latent map: a click on empty space, then on a data point, each decodes a new image."""
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page
+
+from .conftest import (
+    MAIN, go_to, image_bytes, image_srcs, no_exception, open_app, screenshot, wait_idle, wait_image_change,
+)
+
+pytestmark = pytest.mark.e2e
+
+# Page coordinates of the idx-th code of trace `name` on the map (plotly's own axis transforms).
+POINT_XY = """([name, idx]) => {
+    const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+    const fl = gd._fullLayout, trace = gd._fullData.find(t => t.name === name), r = gd.getBoundingClientRect();
+    return [r.left + fl.xaxis._offset + fl.xaxis.l2p(trace.x[idx]),
+            r.top + fl.yaxis._offset + fl.yaxis.l2p(trace.y[idx])];
+}"""
+
+
+def test_click_empty_space_then_a_point_decodes_each_time(page: Page, app_url: str) -> None:
+    open_app(page, app_url)
+    go_to(page, "Latent map")
+    plot_area = page.locator(f"{MAIN} .js-plotly-plot .nsewdrag").first
+    plot_area.wait_for()
+    assert image_srcs(page) == []  # nothing decoded before a click
+
+    box = plot_area.bounding_box()
+    page.mouse.click(box["x"] + 0.95 * box["width"], box["y"] + 0.05 * box["height"])  # a corner: no data there
+    empty = wait_image_change(page, None)
+    empty_png = image_bytes(page, empty)  # now: the server forgets an image once a rerun replaces it
+    page.get_by_text("decoded at").first.wait_for()
+    wait_idle(page)
+    assert len(image_srcs(page)) == 1  # only the decoded spot: no data point was hit
+
+    x, y = page.evaluate(POINT_XY, ["3", 5])
+    page.mouse.move(x, y)
+    page.mouse.click(x, y)
+    on_point = wait_image_change(page, empty)
+    page.get_by_text("its image").first.wait_for()  # the clicked code's own image is shown beside it
+    assert image_bytes(page, on_point) != empty_png
+    wait_idle(page)
+    assert no_exception(page)
+    page.mouse.move(box["x"] + 2, box["y"] + 2)  # no hover label in the picture
+    screenshot(page, "latent_map")
