@@ -141,16 +141,18 @@ def report(name: str, samples: Samples, bar_ms: float) -> bool:
 
 
 # ---------------------------------------------------------------- 1. cold start
-def cold_start(browser: Browser, user_dir: Path) -> float:
-    """Seconds from launching `streamlit run app.py` to the home page being interactive."""
+def cold_start(browser: Browser, user_dir: Path) -> tuple[float, float]:
+    """Seconds from launching `streamlit run app.py` to (its health check answering, the
+    home page being interactive)."""
     context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
     t0 = time.perf_counter()
     proc, url = start_server(user_dir, wait=False)
     try:
         wait_healthy(url, 60.0, proc)
+        healthy = time.perf_counter() - t0
         open_app(page, url)
-        return time.perf_counter() - t0
+        return healthy, time.perf_counter() - t0
     finally:
         context.close()
         stop_server(proc)
@@ -241,10 +243,12 @@ def main() -> None:
         browser = launch_chromium(pw)
         if args.cold_starts:
             starts = [cold_start(browser, Path(tmp)) for _ in range(args.cold_starts)]
-            worst = max(starts)
+            worst = max(total for _, total in starts)
             ok.append(worst <= COLD_START_BAR_S)
-            print(f"cold start (process start -> home page interactive): {', '.join(f'{s:.2f}' for s in starts)} s; "
-                  f"worst {worst:.2f} s  |  bar <= {COLD_START_BAR_S:.0f} s: {verdict(ok[-1])}")
+            print(f"cold start (process start -> home page interactive): "
+                  f"{', '.join(f'{total:.2f}' for _, total in starts)} s (server answering after "
+                  f"{', '.join(f'{healthy:.2f}' for healthy, _ in starts)} s); worst {worst:.2f} s  |  "
+                  f"bar <= {COLD_START_BAR_S:.0f} s: {verdict(ok[-1])}")
 
         proc, url = start_server(Path(tmp))
         try:
