@@ -10,7 +10,9 @@
    the PCA and t-SNE maps, one torch thread as app.py sets.                 bar < 5 ms
 4. The cache: `model_projection` in a real script run (AppTest), run twice: the first run
    fits, the rerun is served from the cache (its time, and the number of fits: 1); and a
-   rerun of the whole Latent map page with a click, as a click costs at most.
+   rerun of the whole Latent map page with a click, as a click costs at most. Maps go to a
+   temporary disk cache (VAE_EXPLORER_MAP_CACHE), empty at the start; bench/large_map.py
+   times reading them back.
 
 Wall times depend on the machine's load; CPU times (this process, all its threads) much
 less so. Both are printed, with the load average.
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 import sys
 import time
 from collections.abc import Callable
@@ -37,7 +40,7 @@ sys.path.insert(0, str(REPO))  # run as a script from anywhere
 from sklearn.manifold import trustworthiness  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-import vae_core.projection as projection_module  # noqa: E402
+import vae_core.map_cache as map_cache_module  # noqa: E402
 from vae_core import load_checkpoint  # noqa: E402
 from vae_core.projection import Click, decode_at, fit_projection  # noqa: E402
 
@@ -131,13 +134,13 @@ def bench_cache(weights: Path) -> None:
     import pages.common as common
 
     fits: list[str] = []
-    real = projection_module.fit_projection
+    real = map_cache_module.fit_projection
 
     def counting(*args: Any, **kwargs: Any) -> Any:
         fits.append(args[1])
         return real(*args, **kwargs)
 
-    projection_module.fit_projection = counting  # count the fits behind the cache
+    map_cache_module.fit_projection = counting  # count the fits behind the caches
     print("4. The cache: model_projection in a script run (AppTest), first run then a rerun:")
     try:
         for method in ("pca", "tsne"):
@@ -164,7 +167,7 @@ def bench_cache(weights: Path) -> None:
         print(f"   whole Latent map page rerun with a click (t-SNE map, 10k points, from the cache): "
               f"{np.median(times) * 1000:.0f} ms median of 5; fits: {len(fits)}")
     finally:
-        projection_module.fit_projection = real
+        map_cache_module.fit_projection = real
 
 
 def main() -> None:
@@ -183,7 +186,9 @@ def main() -> None:
     bench_pca(codes)
     tsne = bench_tsne(codes, not args.no_sklearn)
     bench_decode(ckpt, codes, tsne)
-    bench_cache(weights)
+    with tempfile.TemporaryDirectory() as maps:
+        os.environ["VAE_EXPLORER_MAP_CACHE"] = maps  # an empty disk cache: the first run fits
+        bench_cache(weights)
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 

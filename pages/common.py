@@ -11,6 +11,7 @@ import streamlit as st
 
 from vae_core import Checkpoint, CheckpointError, DataError, ImageData, list_checkpoints, load_checkpoint, load_dataset
 from vae_core.inference import encode_images
+from vae_core.map_cache import MapCache
 from vae_core.projection import Method, Projection, ProjectionJob
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,6 +29,13 @@ SELECT_NEXT_KEY = "select_model_next"  # str: a weights path the picker selects 
 def user_dir() -> Path:
     """Where models trained in the app are saved (override with VAE_EXPLORER_USER_DIR)."""
     return Path(os.environ.get("VAE_EXPLORER_USER_DIR", REPO / "user_checkpoints"))
+
+
+def map_cache_dir() -> Path | None:
+    """Where fitted maps are kept: `.cache` beside each checkpoint, unless
+    VAE_EXPLORER_MAP_CACHE names one folder for all (tests use a temporary one)."""
+    folder = os.environ.get("VAE_EXPLORER_MAP_CACHE")
+    return Path(folder) if folder else None
 
 
 def available_models() -> dict[str, dict[str, Any]]:
@@ -153,10 +161,11 @@ def select_model_next_run(path: str | Path) -> None:
 def _projection_job(
     path: str, mtime_ns: int, method: Method, dims: tuple[int, int], perplexity: float, seed: int, _mu: np.ndarray,
 ) -> ProjectionJob:
-    """One fit per (checkpoint, method, settings), shared by all sessions. The fit runs on
-    a thread, not inside this call: a cached call must not draw (its progress bar would be
-    replayed, broken, on every later hit)."""
-    return ProjectionJob(_mu, method, dims, perplexity, seed)
+    """One fit per (checkpoint, method, settings), shared by all sessions, and kept on disk
+    beside the checkpoint, so a restarted server reads it back instead of refitting. The fit
+    runs on a thread, not inside this call: a cached call must not draw (its progress bar
+    would be replayed, broken, on every later hit)."""
+    return ProjectionJob(_mu, method, dims, perplexity, seed, cache=MapCache(Path(path), map_cache_dir()))
 
 
 def model_projection(
@@ -174,7 +183,7 @@ def model_projection(
         float(perplexity) if method == "tsne" else 0.0, int(seed) if method == "tsne" else 0,
     )
     job = _projection_job(*key, mu)
-    if not job.wait(0.1):  # PCA is done by now: no bar flashes up
+    if not job.wait(0.5):  # a PCA or a map read from disk is done by now, even at 100k codes: no bar flashes up
         bar = st.progress(0.0)
         while not job.wait(0.2):
             bar.progress(job.fraction, text=f"Fitting the map of {len(mu):,} codes… {job.fraction:.0%}")

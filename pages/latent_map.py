@@ -1,13 +1,26 @@
 """Latent map: the codes (mu) of the model's data set on a 2-D map (PCA, t-SNE or two
-latent axes), coloured by label. A click anywhere, on a point or on empty space, decodes
-that spot.
+latent axes), coloured by label. Hovering a point shows its image; a click anywhere, on a
+point or on empty space, decodes that spot.
 
 Plotly reports clicks on points only, so an invisible regular grid of markers covers the
-map: a click on empty space hits a grid cell and gives its x, y. The map and its decode
-panel are one `st.fragment`, so a click reruns only them; the projection comes from the
-cache (`model_projection`) and is never refitted on a rerun.
+map: a click on empty space hits a grid cell and gives its x, y. The projection comes from
+the cache (`model_projection`: memory, then disk) and is never refitted on a rerun.
+
+The map is drawn once per map and never again on a hover or a click: at 100k points,
+re-sending and redrawing it took seconds. It is light (WebGL markers; float32/int32 arrays
+that plotly sends as base64, ~20 bytes a point; no images). A small script,
+pages/js/map_events.js (an st.components.v2 component), listens to the chart's own plotly
+events, mounted twice, each in a fragment of its own:
+- hover: asks for the hovered point's image (~300 bytes, once per point) and floats it by
+  the cursor, since plotly's hover labels cannot show images;
+- click: reports the spot; its fragment decodes it beside the map, and the script marks the
+  spot with an x drawn over the plot.
 """
 from __future__ import annotations
+
+import base64
+import time
+from pathlib import Path
 
 import numpy as np
 import plotly.colors
@@ -16,20 +29,34 @@ import streamlit as st
 
 from pages.common import current_model, model_codes, model_dataset, model_projection, set_latent_point
 from vae_core import Checkpoint, DataError, ImageData
-from vae_core.inference import decode_latents, to_uint8
+from vae_core.inference import decode_latents, png_bytes, to_uint8
 from vae_core.latent_ops import enlarge
 from vae_core.projection import Click, LinearProjection, Projection, click_from_points, click_grid, decode_at, map_bounds
 
 CHART_KEY = "latent_map_chart"
 CLICK_KEY = "latent_map_click"  # Click: the spot decoded beside the map
-EVENT_KEY = "latent_map_event"  # Click: the last chart selection handled, so it is not replayed
+CLICKS_KEY = "latent_map_clicks"  # the click component; its trigger "click" is {x, y, customdata}
 SHOWN_KEY = "latent_map_shown"  # id of the map the click belongs to; a new map forgets the click
 METHOD_KEY = "latent_map_method"
 METHOD_LABELS = {"pca": "PCA", "tsne": "t-SNE", "raw": "Latent axes"}
+HOVER_KEY = "latent_map_hover"  # the hover component; its trigger "hover" is a point's index
+HOVERED_KEY = "latent_map_hovered"  # int: the point whose image the hover component gets next
 GRID_N = 60  # click grid cells per side: a click snaps to 1/60 of the map's extent
 IMAGE_PX = 168
+HOVER_PX = 84
 MAP_HEIGHT = 620
 TSNE_K = 10
+WEBGL_MIN_POINTS = 1000  # from here on, WebGL markers (plotly express's own switch); below, crisper SVG
+# After every run, fragment runs included, Streamlit calls gc.collect(2) (runner.postScriptGC),
+# which holds the GIL for ~0.15-0.3 s here; a reply enqueued just before it waits that long.
+# A short sleep at the end of a hover's or a click's run lets the server's event loop send
+# the reply first: a hover's round trip falls from ~250 ms to ~30 ms.
+SEND_BEFORE_GC_S = 0.01
+CHART_SELECTOR = f".st-key-{CHART_KEY} .js-plotly-plot"
+
+map_events = st.components.v2.component(
+    "vae_explorer.map_events", js=(Path(__file__).parent / "js" / "map_events.js").read_text(encoding="utf-8"),
+)
 
 
 def class_names(ckpt: Checkpoint, data: ImageData | None) -> list[str]:
@@ -49,22 +76,21 @@ def axis_titles(projection: Projection, dims: tuple[int, int]) -> tuple[str, str
     return f"{names[0]} ({ratio[0]:.0%} of variance)", f"{names[1]} ({ratio[1]:.0%} of variance)"
 
 
-def map_figure(
-    projection: Projection, labels: np.ndarray, names: list[str], titles: tuple[str, str], click: Click | None,
-) -> go.Figure:
-    """Click grid (bottom, invisible), one WebGL trace per label, the clicked spot on top.
+def map_figure(projection: Projection, labels: np.ndarray, names: list[str], titles: tuple[str, str]) -> go.Figure:
+    """Click grid (bottom, invisible), then one trace per label (WebGL from
+    `WEBGL_MIN_POINTS` codes on).
 
-    Points carry only their index (customdata); images are shown beside the map on a click,
-    so the payload stays small at 10k points.
+    Points carry only their index (customdata); images come on hover and on a click, so the
+    payload stays small: 2 MB at 100k points.
     """
     emb = projection.embedding.astype(np.float32)
+    scatter = go.Scattergl if len(emb) >= WEBGL_MIN_POINTS else go.Scatter
     x0, x1, y0, y1 = map_bounds(projection.embedding)
     grid = click_grid(projection.embedding, GRID_N).astype(np.float32)
     fig = go.Figure()
     fig.add_trace(go.Scattergl(
         x=grid[:, 0], y=grid[:, 1], mode="markers", name="click grid", showlegend=False, hoverinfo="none",
         marker={"size": 2, "color": "rgba(0,0,0,0.01)"},  # small: a data point under the cursor wins the click
-        selected={"marker": {"opacity": 0.01}}, unselected={"marker": {"opacity": 0.01}},
     ))
     size = 4 if len(emb) > 3000 else 6
     classes = np.unique(labels)
@@ -72,16 +98,10 @@ def map_figure(
     for n, label in enumerate(classes):
         index = np.flatnonzero(labels == label).astype(np.int32)
         name = label_name(int(label), names)
-        fig.add_trace(go.Scattergl(
+        fig.add_trace(scatter(
             x=emb[index, 0], y=emb[index, 1], mode="markers", name=name, customdata=index[:, None],
             hovertemplate=f"<b>{name}</b> · #%{{customdata[0]}}<extra></extra>",
             marker={"size": size, "opacity": 0.75, "color": palette[n % len(palette)]},
-            selected={"marker": {"opacity": 1.0}}, unselected={"marker": {"opacity": 0.75}},
-        ))
-    if click is not None:
-        fig.add_trace(go.Scatter(
-            x=[click.xy[0]], y=[click.xy[1]], mode="markers", name="decoded here", showlegend=False,
-            hoverinfo="skip", marker={"symbol": "x-thin", "size": 18, "color": "black", "line": {"width": 3}},
         ))
     fig.update_layout(
         height=MAP_HEIGHT, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"itemsizing": "constant"},
@@ -96,6 +116,38 @@ def show_image(image: np.ndarray, caption: str) -> None:
     st.image(to_uint8(enlarge(image, max(1, IMAGE_PX // image.shape[-1]))), caption=caption, output_format="PNG")
 
 
+def point_image(ckpt: Checkpoint, mu: np.ndarray, data: ImageData | None, i: int) -> np.ndarray:
+    """Code i's own image (H, W) in [0, 1]: from the data set, else decoded from its code."""
+    return data.images[i, 0].numpy() if data is not None else decode_latents(ckpt.model, mu[i])[0]
+
+
+def hover_payload(ckpt: Checkpoint, mu: np.ndarray, data: ImageData | None, index: int | None) -> dict:
+    """What the hover component gets: where the map is, and the image of point `index` (if
+    any) as a PNG data URL at its own size (the browser enlarges it, pixelated)."""
+    token = f"{ckpt.path.stem}@{ckpt.path.stat().st_mtime_ns}/{'data' if data is not None else 'decoded'}"
+    payload = {"role": "hover", "chart": CHART_SELECTOR, "token": token, "size": HOVER_PX, "index": None, "src": None}
+    if index is not None and 0 <= index < len(mu):
+        png = png_bytes(point_image(ckpt, mu, data, index))
+        payload |= {"index": index, "src": "data:image/png;base64," + base64.b64encode(png).decode()}
+    return payload
+
+
+def _remember_hover() -> None:
+    """The hover component asked for a point's image: note which, for the fragment's run."""
+    hovered = st.session_state[HOVER_KEY].get("hover")
+    st.session_state[HOVERED_KEY] = int(hovered) if isinstance(hovered, (int, float)) else None
+
+
+@st.fragment
+def hover_panel(ckpt: Checkpoint, mu: np.ndarray, data: ImageData | None) -> None:
+    """The hover component in a fragment of its own: a hover reruns only this (~1 ms of
+    work), never the map."""
+    index = st.session_state.pop(HOVERED_KEY, None)
+    map_events(key=HOVER_KEY, data=hover_payload(ckpt, mu, data, index), on_hover_change=_remember_hover, height=0)
+    if index is not None:
+        time.sleep(SEND_BEFORE_GC_S)
+
+
 def latent_bars(z: np.ndarray) -> go.Figure:
     fig = go.Figure(go.Bar(x=[f"z[{i}]" for i in range(len(z))], y=z, hovertemplate="%{x} = %{y:.3f}<extra></extra>"))
     fig.update_layout(height=220, margin={"l": 10, "r": 10, "t": 10, "b": 10}, yaxis_title="value")
@@ -103,56 +155,65 @@ def latent_bars(z: np.ndarray) -> go.Figure:
 
 
 def read_click(projection: Projection) -> Click | None:
-    """The spot to decode: a new chart selection wins; a new map forgets the old spot."""
+    """The spot to decode; a new map forgets the old spot."""
     if st.session_state.get(SHOWN_KEY) != id(projection):  # the cached object names the map
         st.session_state[SHOWN_KEY] = id(projection)
         st.session_state.pop(CLICK_KEY, None)
-    event = st.session_state.get(CHART_KEY)
-    clicked = click_from_points(event["selection"]["points"]) if event else None
-    if clicked is not None and clicked != st.session_state.get(EVENT_KEY):
-        st.session_state[EVENT_KEY] = clicked
-        st.session_state[CLICK_KEY] = clicked
     return st.session_state.get(CLICK_KEY)
 
 
-@st.fragment
+def _remember_click() -> None:
+    """The click component reports a click on the map: it is the spot to decode now."""
+    clicked = click_from_points([st.session_state[CLICKS_KEY].get("click") or {}])
+    if clicked is not None:
+        st.session_state[CLICK_KEY] = clicked
+
+
 def map_panel(
     ckpt: Checkpoint, projection: Projection, mu: np.ndarray, labels: np.ndarray, data: ImageData | None,
     dims: tuple[int, int],
 ) -> None:
-    """The map and what a click on it decodes; a click reruns only this fragment."""
+    """The map (drawn once per map) and, beside it, what a click on it decodes."""
     names = class_names(ckpt, data)
-    click = read_click(projection)
     left, right = st.columns([3, 2], gap="medium")
     with left:
-        fig = map_figure(projection, labels, names, axis_titles(projection, dims), click)
-        st.plotly_chart(fig, key=CHART_KEY, on_select="rerun", selection_mode="points", width="stretch",
-                        config={"displaylogo": False})
+        fig = map_figure(projection, labels, names, axis_titles(projection, dims))
+        st.plotly_chart(fig, key=CHART_KEY, width="stretch", config={"displaylogo": False})
     with right:
-        if click is None:
-            st.info("Click anywhere on the map, on a point or on empty space, to decode that spot.")
-            return
-        x, y = click.xy
-        z, image = decode_at(ckpt.model, projection, np.array(click.xy))
-        exact = "exact" if projection.is_exact else "approximate"
-        cols = st.columns(2)
-        with cols[0]:
-            show_image(image, f"decoded at ({x:.2f}, {y:.2f}), {exact}")
-        if click.index is not None:
-            i = click.index
-            with cols[1]:
-                who = f"#{i}, {label_name(int(labels[i]), names)}"
-                if data is not None:
-                    show_image(data.images[i, 0].numpy(), f"{who}: its image")
-                else:
-                    show_image(decode_latents(ckpt.model, mu[i])[0],
-                               f"{who}: decoded from its code (the data set is not on this machine)")
-        st.caption("The latent point z decoded here:")
-        st.plotly_chart(latent_bars(z), key="latent_map_z_bars", width="stretch", config={"displayModeBar": False})
-        if st.button("Send to Explore", key="latent_map_send", icon="🎛️"):
-            set_latent_point(z, f"latent map ({METHOD_LABELS[projection.method]}) at ({x:.2f}, {y:.2f})")
-            st.success("Sent. The Explore page starts from this point.")
-            st.page_link("pages/explore.py", label="Open Explore", icon="🎛️")
+        decode_panel(ckpt, projection, mu, labels, data, names)
+
+
+@st.fragment
+def decode_panel(
+    ckpt: Checkpoint, projection: Projection, mu: np.ndarray, labels: np.ndarray, data: ImageData | None,
+    names: list[str],
+) -> None:
+    """What the last click on the map decodes; a click reruns only this fragment."""
+    click = read_click(projection)
+    map_events(key=CLICKS_KEY, data={"role": "click", "chart": CHART_SELECTOR, "marker": list(click.xy) if click else None},
+               on_click_change=_remember_click, height=0)
+    if click is None:
+        st.info("Click anywhere on the map, on a point or on empty space, to decode that spot.")
+        return
+    x, y = click.xy
+    z, image = decode_at(ckpt.model, projection, np.array(click.xy))
+    exact = "exact" if projection.is_exact else "approximate"
+    cols = st.columns(2)
+    with cols[0]:
+        show_image(image, f"decoded at ({x:.2f}, {y:.2f}), {exact}")
+    if click.index is not None:
+        i = click.index
+        with cols[1]:
+            who = f"#{i}, {label_name(int(labels[i]), names)}"
+            show_image(point_image(ckpt, mu, data, i), f"{who}: its image" if data is not None else
+                       f"{who}: decoded from its code (the data set is not on this machine)")
+    st.caption("The latent point z decoded here:")
+    st.plotly_chart(latent_bars(z), key="latent_map_z_bars", width="stretch", config={"displayModeBar": False})
+    if st.button("Send to Explore", key="latent_map_send", icon=":material/tune:"):
+        set_latent_point(z, f"latent map ({METHOD_LABELS[projection.method]}) at ({x:.2f}, {y:.2f})")
+        st.success("Sent. The Explore page starts from this point.")
+        st.page_link("pages/explore.py", label="Open Explore", icon=":material/tune:")
+    time.sleep(SEND_BEFORE_GC_S)
 
 
 def method_note(projection: Projection, dims: tuple[int, int], latent_dim: int) -> str:
@@ -213,10 +274,11 @@ def main() -> None:
     data = model_dataset(ckpt)
     if data is not None and len(data) != len(mu):
         data = None  # a different copy of the data than the one the codes were made from
-    st.caption(method_note(projection, dims, latent_dim) + f" {len(mu):,} codes (mu). Hover a point for its label "
-               "and index; click it to see its image " + ("(from the data set)." if data is not None else
-               "(decoded from its code: the data set is not on this machine)."))
+    st.caption(method_note(projection, dims, latent_dim) + f" {len(mu):,} codes (mu). Hover a point to see its image "
+               + ("(from the data set)." if data is not None else
+                  "(decoded from its code: the data set is not on this machine)."))
     map_panel(ckpt, projection, mu, labels, data, dims)
+    hover_panel(ckpt, mu, data)
 
 
 if __name__ == "__main__":  # run by Streamlit; importable (bench/map_speed.py) without side effects

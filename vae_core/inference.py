@@ -5,8 +5,11 @@ straight to plotly or `st.image`.
 """
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import torch
+from PIL import Image
 
 from .models import VAE
 
@@ -30,3 +33,10 @@ def encode_images(model: VAE, images: torch.Tensor) -> tuple[np.ndarray, np.ndar
 def to_uint8(image: np.ndarray) -> np.ndarray:
     """Float image in [0, 1] -> uint8, for display and for compact browser payloads."""
     return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    """Float image (H, W) in [0, 1] -> the bytes of a grayscale PNG (a 28x28 digit: ~300 bytes)."""
+    buffer = io.BytesIO()
+    Image.fromarray(to_uint8(image)).save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()

@@ -9,6 +9,9 @@ Three maps of codes (N, D):
   TSNE at equal trustworthiness, see bench/map_speed.py, and it can place new codes into
   an existing map). t-SNE has no inverse: a map point goes back to an inverse-distance
   weighted blend of the codes of its k nearest map neighbours, so it is approximate.
+
+`ProjectionJob` fits on a thread; given a `map_cache.MapCache` it reads a map fitted
+before (by this or an earlier server) from disk instead, and saves a new one there.
 """
 from __future__ import annotations
 
@@ -17,13 +20,17 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from scipy.spatial import cKDTree
 
 from .inference import decode_latents
 from .models import VAE
+
+if TYPE_CHECKING:
+    from .map_cache import MapCache
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +40,9 @@ Progress = Callable[[float], None]
 
 TSNE_EARLY_ITER = 250  # early exaggeration (openTSNE's default), then the main phase:
 TSNE_ITER = 250  # half openTSNE's 500; on 10k codes 40% less time at the same trustworthiness
-TSNE_EXACT_KNN_MAX = 50_000  # codes have few dims: exact neighbours beat Annoy's index (0.7 s vs 4.7 s at 10k)
+# codes have few dims: exact neighbours beat Annoy's index, single-threaded as the app runs
+# it: 0.7 s vs 4.7 s at 10k, 4.3 s vs 29 s at 50k, 15.6 s at 100k (bench/large_map.py's codes)
+TSNE_EXACT_KNN_MAX = 200_000
 _PROGRESS_EVERY = 10  # iterations between progress reports
 
 
@@ -90,8 +99,28 @@ class TSNEProjection(Projection):
     embedding: np.ndarray  # (N, 2)
     codes: np.ndarray  # (N, D) the mapped codes, blended by `to_latent`
     k: int
-    tsne: Any = field(repr=False)  # openTSNE.TSNEEmbedding: keeps what `transform` needs
+    perplexity: float  # the one fitted, as given to `fit_projection`
+    seed: int
     tree: cKDTree = field(repr=False)  # over `embedding`
+    fitted: Any = field(default=None, repr=False)  # the fit's openTSNE.TSNEEmbedding; None when read from disk
+
+    @cached_property
+    def tsne(self) -> Any:
+        """The openTSNE.TSNEEmbedding that `transform` places new codes into: the fit's own,
+        or, for a map read from disk, one rebuilt on first use with this map as its fixed
+        layout (the codes' neighbour graph is recomputed, no optimisation: ~1 s at 10k codes,
+        ~35 s at 100k on one busy core; openTSNE's transform itself then takes ~25 s at 100k)."""
+        if self.fitted is not None:
+            return self.fitted
+        opentsne_log = logging.getLogger("openTSNE.tsne")
+        level = opentsne_log.level
+        opentsne_log.setLevel(logging.ERROR)  # it warns that a laid-out map is a spread-out *start*
+        try:
+            return _tsne(len(self.codes), self.perplexity, self.seed).prepare_initial(
+                self.codes, initialization=self.embedding.copy(),
+            )
+        finally:
+            opentsne_log.setLevel(level)
 
     @property
     def is_exact(self) -> bool:
@@ -159,11 +188,29 @@ def _fit_raw(codes: np.ndarray, dims: tuple[int, int]) -> LinearProjection:
     return LinearProjection("raw", codes[:, [i, j]], origin, components, var[[i, j]] / (var.sum() or 1.0))
 
 
+def _tsne(n: int, perplexity: float, seed: int, n_jobs: int = 1, callbacks: Callable | None = None) -> Any:
+    """Our openTSNE settings for n codes (one place, shared by the fit and its rebuild)."""
+    from openTSNE import TSNE
+
+    return TSNE(
+        perplexity=min(float(perplexity), (n - 1) / 3.0),
+        early_exaggeration_iter=TSNE_EARLY_ITER,
+        n_iter=TSNE_ITER,
+        negative_gradient_method="auto",  # Barnes-Hut below 10k points, FFT above
+        # FFT grid: 2 map units per interval, not 1; as the map spreads out this keeps each
+        # iteration ~3x cheaper at the same trustworthiness (bench/map_speed.py)
+        ints_in_interval=2,
+        neighbors="exact" if n <= TSNE_EXACT_KNN_MAX else "auto",
+        n_jobs=n_jobs,
+        random_state=seed,
+        callbacks=callbacks,
+        callbacks_every_iters=_PROGRESS_EVERY,
+    )
+
+
 def _fit_tsne(
     codes: np.ndarray, perplexity: float, seed: int, progress: Progress | None, n_jobs: int, k: int,
 ) -> TSNEProjection:
-    from openTSNE import TSNE
-
     total = TSNE_EARLY_ITER + TSNE_ITER
     done = 0
 
@@ -174,26 +221,18 @@ def _fit_tsne(
             progress(min(done / total, 1.0))
         return False  # never stop early
 
-    tsne = TSNE(
-        perplexity=min(float(perplexity), (len(codes) - 1) / 3.0),
-        early_exaggeration_iter=TSNE_EARLY_ITER,
-        n_iter=TSNE_ITER,
-        negative_gradient_method="auto",  # Barnes-Hut below 10k points, FFT above
-        # FFT grid: 2 map units per interval, not 1; as the map spreads out this keeps each
-        # iteration ~3x cheaper at the same trustworthiness (bench/map_speed.py)
-        ints_in_interval=2,
-        neighbors="exact" if len(codes) <= TSNE_EXACT_KNN_MAX else "auto",
-        n_jobs=n_jobs,
-        random_state=seed,
-        callbacks=report,
-        callbacks_every_iters=_PROGRESS_EVERY,
-    )
-    embedding = tsne.fit(codes)
+    embedding = _tsne(len(codes), perplexity, seed, n_jobs, report).fit(codes)
     # openTSNE's transform first centres the reference map in place: centre it now, so
     # that later transforms leave it (and our copy, and the tree over it) where it is
     embedding -= (embedding.max(axis=0) + embedding.min(axis=0)) / 2
-    xy = np.array(embedding, dtype=np.float64)
-    return TSNEProjection("tsne", xy, codes, k, embedding, cKDTree(xy))
+    return tsne_projection(np.array(embedding, dtype=np.float64), codes, k, perplexity, seed, embedding)
+
+
+def tsne_projection(
+    embedding: np.ndarray, codes: np.ndarray, k: int, perplexity: float, seed: int, fitted: Any = None,
+) -> TSNEProjection:
+    """A t-SNE map from its layout (N, 2), centred on its bounding box, and its codes (N, D)."""
+    return TSNEProjection("tsne", embedding, codes, k, float(perplexity), int(seed), cKDTree(embedding), fitted)
 
 
 def map_bounds(embedding: np.ndarray, pad: float = 0.05) -> tuple[float, float, float, float]:
@@ -216,21 +255,31 @@ def click_grid(embedding: np.ndarray, n: int = 60, pad: float = 0.05) -> np.ndar
 
 class ProjectionJob:
     """`fit_projection` on a daemon thread, so a page can draw t-SNE's progress while it
-    runs (and other sessions go on). Read `fraction`, `done`, then `projection` or `error`."""
+    runs (and other sessions go on). Read `fraction`, `done`, then `projection` or `error`.
+
+    With a `cache` (the checkpoint's `MapCache`), a map fitted before, even by an earlier
+    server, is read from disk instead, and a new fit is saved there."""
 
     def __init__(
         self, codes: np.ndarray, method: Method, dims: tuple[int, int] = (0, 1), perplexity: float = 30.0, seed: int = 0,
+        cache: MapCache | None = None,
     ) -> None:
         self.fraction = 0.0
         self.projection: Projection | None = None
         self.error: str | None = None  # why it failed, in the user's terms
-        args = (codes, method, dims, perplexity, seed)
+        args = (codes, method, dims, perplexity, seed, cache)
         self._thread = threading.Thread(target=self._run, args=args, name=f"projection-{method}", daemon=True)
         self._thread.start()
 
-    def _run(self, codes: np.ndarray, method: Method, dims: tuple[int, int], perplexity: float, seed: int) -> None:
+    def _run(
+        self, codes: np.ndarray, method: Method, dims: tuple[int, int], perplexity: float, seed: int,
+        cache: MapCache | None,
+    ) -> None:
         try:
-            self.projection = fit_projection(codes, method, dims, perplexity, seed, progress=self._report)
+            if cache is None:
+                self.projection = fit_projection(codes, method, dims, perplexity, seed, progress=self._report)
+            else:
+                self.projection = cache.fit(codes, method, dims, perplexity, seed, progress=self._report)
         except ValueError as err:  # bad settings: the message is for the user
             self.error = str(err)
         except Exception:  # a bug: the details go to the server log, not to the page

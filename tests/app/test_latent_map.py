@@ -1,15 +1,23 @@
-"""The Latent map page: PCA / t-SNE / latent-axes maps, click-to-decode, hand-off to Explore."""
+"""The Latent map page: PCA / t-SNE / latent-axes maps, click-to-decode, hover images, hand-off to
+Explore; maps cached on disk; light figures at 100k points."""
 from __future__ import annotations
 
+import base64
+import io
+import json
 from pathlib import Path
 
 import numpy as np
+import plotly.io
 import pytest
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 import pages.common as common
+import pages.latent_map as latent_map
+import vae_core.map_cache as map_cache_module
 import vae_core.projection as projection_module
-from vae_core.projection import Click
+from vae_core.projection import Click, LinearProjection
 
 REPO = Path(__file__).resolve().parents[2]
 PAGE = "pages/latent_map.py"
@@ -49,7 +57,7 @@ def fits(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         calls.append(method)
         return real(codes, method, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(projection_module, "fit_projection", counting)
+    monkeypatch.setattr(map_cache_module, "fit_projection", counting)
     return calls
 
 
@@ -130,3 +138,72 @@ def test_mnist_without_its_data_uses_the_stored_codes(monkeypatch: pytest.Monkey
     assert len(at.image) == 2
     assert "not on this machine" in at.caption[0].value
     assert "decoded from its code" in at.image[1].captions[0]
+
+
+def test_a_restarted_server_reads_the_map_from_disk_instead_of_refitting(fits: list[str]) -> None:
+    open_page(method="pca")
+    common._projection_job.clear()  # what a restart loses: the in-memory cache
+    at = open_page(method="pca")
+    assert fits == ["pca"] and len(charts(at)) == 1
+
+
+def synthetic_map(n: int, seed: int = 0) -> tuple[LinearProjection, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    embedding = rng.normal(size=(n, 2)) * 5
+    projection = LinearProjection("pca", embedding, np.zeros(4), np.eye(4)[:2], np.array([0.4, 0.3]))
+    return projection, rng.integers(0, 10, size=n)
+
+
+@pytest.mark.parametrize(("n", "kind"), [(latent_map.WEBGL_MIN_POINTS - 1, "scatter"),
+                                         (latent_map.WEBGL_MIN_POINTS, "scattergl")])
+def test_many_points_are_drawn_with_webgl_few_with_svg(n: int, kind: str) -> None:
+    projection, labels = synthetic_map(n)
+    fig = latent_map.map_figure(projection, labels, [], ("x", "y"))
+    data_traces = [t for t in fig.data if t.customdata is not None]
+    assert len(data_traces) == 10 and {t.type for t in data_traces} == {kind}
+    assert sum(len(t.x) for t in data_traces) == n
+    assert fig.data[0].type == "scattergl" and fig.data[0].name == "click grid"
+
+
+def test_a_100k_point_map_sends_under_10_mb_with_no_images() -> None:
+    """The figure's JSON exactly as st.plotly_chart sends it."""
+    projection, labels = synthetic_map(100_000)
+    fig = latent_map.map_figure(projection, labels, [str(i) for i in range(10)], ("x", "y"))
+    spec = plotly.io.to_json(fig, validate=False)
+    assert len(spec) < 10e6, f"{len(spec) / 1e6:.1f} MB"
+    assert len(spec) < 25 * 100_000  # typed arrays (base64), not lists of numbers
+    assert "data:image" not in spec
+
+
+def component_data(at: AppTest, key: str) -> dict:
+    """The data the page sent to one of its map event components (AppTest runs no JS)."""
+    (component,) = [c for c in at.get("bidi_component") if c.key == key]
+    return json.loads(component.proto.json)
+
+
+def hover_data(at: AppTest) -> dict:
+    return component_data(at, "latent_map_hover")
+
+
+def test_a_click_never_redraws_the_map_and_its_spot_is_marked_over_it() -> None:
+    at = open_page(method="pca")
+    (chart,) = charts(at)
+    assert component_data(at, "latent_map_clicks")["marker"] is None
+    click(at, (0.5, -0.25))
+    assert charts(at)[0].proto.spec == chart.proto.spec  # the same figure: nothing to re-send or redraw
+    assert component_data(at, "latent_map_clicks")["marker"] == [0.5, -0.25]
+
+
+def test_hovering_a_point_sends_only_that_points_image() -> None:
+    at = open_page()
+    idle = hover_data(at)
+    assert idle["index"] is None and idle["src"] is None and "latent_map_chart" in idle["chart"]
+    at.session_state["latent_map_hovered"] = 7  # what the component's hover trigger stores
+    at.run()
+    assert not at.exception
+    sent = hover_data(at)
+    assert sent["index"] == 7 and sent["token"] == idle["token"]
+    image = Image.open(io.BytesIO(base64.b64decode(sent["src"].removeprefix("data:image/png;base64,"))))
+    assert image.size == (8, 8) and len(sent["src"]) < 1000  # the digit itself, at its own size
+    at.run()  # asked once: the next run sends no image again
+    assert hover_data(at)["index"] is None

@@ -1,0 +1,151 @@
+// Latent map: what the mouse does on the map, without ever redrawing it.
+//
+// Mounted by pages/latent_map.py as an st.components.v2 component (no iframe: it runs in the
+// app's page), twice, each in a fragment of its own, and each listening to the map's own
+// plotly events:
+// - role "hover": plotly_hover -> the hovered point's image floats by the cursor. An image
+//   is asked of Python once (trigger "hover" = the point's index, debounced), then kept here;
+//   Python's reply comes back as this component's data {index, src}.
+// - role "click": plotly_click -> trigger "click" = {x, y, customdata} (a click on empty space
+//   hits the invisible click grid, whose points have no customdata). The decoded spot is
+//   marked with an x drawn over the plot (data.marker = [x, y] in map units), so a click
+//   never re-sends or redraws the figure: at 100k points that costs seconds.
+// Streamlit calls this function on mount and again with each new data.
+// data: role, chart (CSS selector of the map's plot div), and for "hover": token (names the
+// model's images: a new one empties the kept ones), size (px), index and src (or null).
+
+const DEBOUNCE_MS = 60;  // a sweep of the mouse across many points asks only for the last one
+const POLL_MS = 300;     // how often to look for a new plot div (Streamlit may replace it)
+const OFFSET_PX = 14;
+
+// Keep `events` attached to whichever element matches `selector` (the plot div may be replaced).
+function follow(selector, events) {
+  const watch = { plot: null, selector };
+  const detach = () => {
+    if (!watch.plot) return;
+    for (const [name, handler] of Object.entries(events)) watch.plot.removeListener(name, handler);
+    watch.plot = null;
+  };
+  watch.attach = () => {
+    const plot = document.querySelector(watch.selector);
+    if (!plot || plot === watch.plot || typeof plot.on !== "function") return;
+    detach();
+    watch.plot = plot;
+    for (const [name, handler] of Object.entries(events)) plot.on(name, handler);
+    if (events.plotly_afterplot) events.plotly_afterplot();
+  };
+  const poll = setInterval(watch.attach, POLL_MS);
+  watch.stop = () => { clearInterval(poll); detach(); };
+  return watch;
+}
+
+function createHover(size) {
+  const s = { cache: new Map(), token: null, want: null, timer: null, ask: null };
+  s.box = document.createElement("div");
+  s.box.setAttribute("data-testid", "vaeMapHover");
+  Object.assign(s.box.style, {
+    position: "fixed", zIndex: 1000, pointerEvents: "none", display: "none", padding: "4px",
+    background: "white", border: "1px solid #bbb", borderRadius: "4px", boxShadow: "0 2px 8px rgba(0,0,0,.25)",
+    font: "12px sans-serif", color: "#222", textAlign: "center",
+  });
+  s.img = document.createElement("img");
+  Object.assign(s.img.style, { display: "block", width: `${size}px`, height: `${size}px`, imageRendering: "pixelated", background: "#000" });
+  s.caption = document.createElement("div");
+  s.box.append(s.img, s.caption);
+  document.body.appendChild(s.box);
+
+  s.show = (index) => {
+    const src = s.cache.get(index);
+    s.img.style.visibility = src ? "visible" : "hidden";
+    if (src && s.img.getAttribute("src") !== src) s.img.src = src;
+    s.box.style.display = "block";
+  };
+  s.hide = () => {
+    s.want = null;
+    clearTimeout(s.timer);
+    s.box.style.display = "none";
+  };
+  const onHover = (event) => {
+    const point = event.points && event.points[0];
+    const custom = point && point.customdata;
+    if (custom === undefined || custom === null) return s.hide();  // the click grid, not a code
+    const index = Number(typeof custom === "object" ? custom[0] : custom);
+    s.want = index;
+    s.caption.textContent = `${point.data.name} · #${index}`;
+    const mouse = event.event || {};
+    const x = mouse.clientX ?? 0, y = mouse.clientY ?? 0;
+    // above and right of the cursor: plotly's own label sits level with the point
+    s.box.style.left = `${Math.min(x + OFFSET_PX, window.innerWidth - size - 14)}px`;
+    s.box.style.top = `${Math.max(y - size - 32 - OFFSET_PX, 4)}px`;
+    s.show(index);
+    clearTimeout(s.timer);
+    if (!s.cache.has(index)) s.timer = setTimeout(() => { if (s.want === index) s.ask(index); }, DEBOUNCE_MS);
+  };
+  s.watch = follow(null, { plotly_hover: onHover, plotly_unhover: s.hide, plotly_click: s.hide });
+  s.stop = () => { s.watch.stop(); clearTimeout(s.timer); s.box.remove(); };
+  return s;
+}
+
+function createClick() {
+  const s = { marker: null, send: null };
+  s.mark = document.createElement("div");
+  s.mark.setAttribute("data-testid", "vaeMapMarker");
+  s.mark.textContent = "×";
+  Object.assign(s.mark.style, {
+    position: "absolute", zIndex: 10, pointerEvents: "none", display: "none", transform: "translate(-50%, -52%)",
+    font: "bold 30px sans-serif", lineHeight: "30px", color: "black", textShadow: "0 0 3px white, 0 0 3px white",
+  });
+  s.draw = () => {  // the marker at s.marker (map units), hidden when it is off the plot area
+    const plot = s.watch.plot, layout = plot && plot._fullLayout;
+    if (!layout || !layout.xaxis || !s.marker) { s.mark.style.display = "none"; return; }
+    const { xaxis, yaxis } = layout;
+    const [x, y] = s.marker;
+    const inside = (axis, v) => v >= Math.min(...axis.range) && v <= Math.max(...axis.range);
+    if (!inside(xaxis, x) || !inside(yaxis, y)) { s.mark.style.display = "none"; return; }
+    if (s.mark.parentElement !== plot) {
+      plot.style.position = "relative";
+      plot.appendChild(s.mark);
+    }
+    s.mark.style.left = `${xaxis._offset + xaxis.l2p(x)}px`;
+    s.mark.style.top = `${yaxis._offset + yaxis.l2p(y)}px`;
+    s.mark.style.display = "block";
+  };
+  const onClick = (event) => {
+    const point = event.points && event.points[0];
+    if (!point) return;
+    const custom = point.customdata;
+    const index = custom === undefined || custom === null ? null : Number(typeof custom === "object" ? custom[0] : custom);
+    s.marker = [point.x, point.y];  // at once, before Python's reply
+    s.draw();
+    s.send({ x: point.x, y: point.y, customdata: index });
+  };
+  s.watch = follow(null, { plotly_click: onClick, plotly_relayout: s.draw, plotly_afterplot: s.draw });
+  s.stop = () => { s.watch.stop(); s.mark.remove(); };
+  return s;
+}
+
+export default function ({ data, setTriggerValue }) {
+  const all = (window.__vaeMap ??= {});
+  let s = all[data.role];
+  if (!s) s = all[data.role] = data.role === "hover" ? createHover(data.size) : createClick();
+  s.watch.selector = data.chart;
+  if (data.role === "hover") {
+    s.ask = (index) => setTriggerValue("hover", index);
+    if (data.token !== s.token) {
+      s.cache.clear();
+      s.token = data.token;
+    }
+    if (data.index !== null && data.src) s.cache.set(data.index, data.src);
+    if (s.want !== null && s.cache.has(s.want)) s.show(s.want);  // the reply to the last ask
+  } else {
+    s.send = (click) => setTriggerValue("click", click);
+    s.marker = data.marker;
+  }
+  s.watch.attach();
+  if (data.role === "click") s.draw();
+
+  return () => {  // unmounted: the user left the page
+    s.stop();
+    if (all[data.role] === s) delete all[data.role];
+  };
+}

@@ -1,0 +1,9 @@
+"""Page tests keep fitted maps in a temporary folder, never beside the shipped checkpoints."""
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_map_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VAE_EXPLORER_MAP_CACHE", str(tmp_path_factory.mktemp("map_cache")))
