@@ -135,7 +135,7 @@ def reference_pipeline(train: tuple[Tensor, Tensor], test: tuple[Tensor, Tensor]
             recon_batch, mu, logvar = model(data)
             loss = reference_loss(recon_batch, data, mu, logvar)
             loss.backward()
-            train_loss += loss.item()
+            train_loss += loss.item()  # the example logs it: its per-step .item() is part of the cost
             optimizer.step()
             yield None
         model.eval()
