@@ -1,14 +1,14 @@
 """Slider latency on the Explore page: the server-side work behind one slider move.
 
 Moving a latent slider reruns only the page's `slider_panel` fragment: decode the point,
-encode the enlarged image as PNG for st.image, and rebuild the small latent map with the
-marker moved (plotly's JSON for st.plotly_chart). Bar: median and p95 under 30 ms for
+encode the enlarged image as PNG for st.image, and place the marker on the small latent
+map (its position, sent as JSON to the map_events component; the map itself is drawn once). Bar: median and p95 under 30 ms for
 the shipped models digits-mlp-2d and mnist-conv-16d, over 200 random slider moves.
 
 Three measurements per model, side by side:
 1. the fragment's work, stage by stage, with the page's own functions and Streamlit's
-   own marshalling (`image_to_url` as st.image calls it; plotly's validation and JSON as
-   st.plotly_chart does them);
+   own marshalling (`image_to_url` as st.image calls it; the marker's JSON as the
+   component's data);
 2. the fragment in a real script run (AppTest): the Sliders tab with `slider_panel` minus
    the same tab without it, so widgets, session state and the media store count too;
 3. a full AppTest rerun of the whole app on the Explore page (what every move would cost
@@ -23,14 +23,13 @@ Measurements 1 and 2 run with one thread, as the app does.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import plotly.io
-import plotly.tools
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,7 +40,7 @@ from streamlit.elements.lib.layout_utils import LayoutConfig  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from pages.explore import (  # noqa: E402
-    IMAGE_PX, SLIDER_LIMIT, SLIDER_STEP, TOP_DIMS, Codes, MovingMarker, SmallMap, decoded_png_array, map_background,
+    IMAGE_PX, SLIDER_LIMIT, SLIDER_STEP, TOP_DIMS, Codes, SmallMap, decoded_png_array, map_background,
     small_map_method,
 )
 from vae_core import load_checkpoint  # noqa: E402
@@ -83,7 +82,6 @@ def stage_times(model_name: str, moves: list[tuple[int, float]]) -> dict[str, li
     codes = Codes(mu, labels, tuple(ckpt.metadata["class_names"]), rank_dims(mu, log_var))
     projection = fit_projection(codes.mu, small_map_method(d))
     small_map = SmallMap(projection, map_background(codes.mu, codes.labels, len(codes.class_names), projection))
-    marker = MovingMarker(small_map)  # built once per session and model, as the page does
     layout = LayoutConfig(width=IMAGE_PX)
     z = np.zeros(d)
     times: dict[str, list[float]] = {"decode": [], "png": [], "map": [], "total": []}
@@ -94,8 +92,7 @@ def stage_times(model_name: str, moves: list[tuple[int, float]]) -> dict[str, li
         t1 = time.perf_counter()
         image_to_url(image, layout, False, "RGB", "PNG", f"bench-{i}")
         t2 = time.perf_counter()
-        fig = plotly.tools.return_figure_from_figure_or_data(marker.move(z), validate_figure=True)
-        plotly.io.to_json(fig, validate=False)
+        json.dumps({"marker": [float(v) for v in small_map.xy(z)[0]]})
         t3 = time.perf_counter()
         if i >= WARMUP:
             for key, dt in (("decode", t1 - t0), ("png", t2 - t1), ("map", t3 - t2), ("total", t3 - t0)):
@@ -188,7 +185,7 @@ def main() -> None:
           f"{load:.1f}{' (busy machine: expect inflated figures)' if load > (os.cpu_count() or 1) / 2 else ''}")
     print(f"{args.moves} slider moves per model; every cell is median / p95 in ms; bar {BAR_MS:.0f} ms\n")
     print("1. The fragment's work, stage by stage")
-    print(f"{'model':<16} {'decode':>15} {'PNG':>15} {'map + JSON':>15} {'fragment work':>15}")
+    print(f"{'model':<16} {'decode':>15} {'PNG':>15} {'marker + JSON':>15} {'fragment work':>15}")
     results = {}
     for name in models:
         moves = random_moves(name, WARMUP + args.moves)

@@ -25,6 +25,12 @@ LATENT_KEY = "latent_z"  # list[float]: the point the Explore page starts from
 LATENT_SOURCE_KEY = "latent_source"  # str: where that point came from, for the caption
 SELECT_NEXT_KEY = "select_model_next"  # str: a weights path the picker selects on its next draw
 
+# Draws on a plotly map in the browser (pages/js/map_events.js): a marker, the hovered point's
+# image, clicks. One registration for every page that mounts it (Latent map, Explore).
+map_events = st.components.v2.component(
+    "vae_explorer.map_events", js=(Path(__file__).parent / "js" / "map_events.js").read_text(encoding="utf-8"),
+)
+
 
 def user_dir() -> Path:
     """Where models trained in the app are saved (override with VAE_EXPLORER_USER_DIR)."""

@@ -2,7 +2,9 @@
 interpolation, traversals and (for 2-D latents) the decoded manifold of the prior.
 
 The slider panel is an `st.fragment`: dragging a slider reruns only the panel (decode one
-point, one small PNG, one small map with a moved marker). Its pieces are plain functions
+point, one small PNG, and the map's marker position). The small map beside it is drawn
+once, outside the fragment; the `map_events` component draws the marker over it in the
+browser, because a changed figure is rebuilt there from scratch (100+ ms per move). Its pieces are plain functions
 so bench/slider_latency.py can time exactly that work; the page body runs under
 Streamlit only (`__main__`).
 """
@@ -15,13 +17,13 @@ import plotly.colors
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages.common import LATENT_KEY, LATENT_SOURCE_KEY, current_model, model_codes, model_projection
+from pages.common import LATENT_KEY, LATENT_SOURCE_KEY, current_model, map_events, model_codes, model_projection
 from vae_core import VAE, Checkpoint, DataError
 from vae_core.inference import decode_latents, to_uint8
 from vae_core.latent_ops import (
     enlarge, lerp, prior_grid, prior_quantiles, rank_dims, sample_prior, slerp, tile_images, traversal_rows,
 )
-from vae_core.projection import Method, Projection
+from vae_core.projection import Method, Projection, map_bounds
 
 SLIDER_LIMIT = 4.0  # "about +-3 sigma", widened because mnist-conv-2d's codes reach |mu| ~ 3.9
 SLIDER_STEP = 0.05
@@ -35,7 +37,9 @@ TRAVERSAL_WIDTH = 3.0  # traversals span +-3 sigma
 
 Z_KEY = "explore_z"  # the whole current point (list of floats); sliders show some dims
 Z_MODEL_KEY = "explore_z_model"  # the checkpoint explore_z belongs to
-MARKER_KEY = "explore_marker_map"  # (model id, MovingMarker): this session's small map
+MAP_KEY = "explore_map"
+MAP_SELECTOR = f".st-key-{MAP_KEY} .js-plotly-plot"
+MARKER_KEY = "explore_marker"  # the map_events component that draws the current point on the map
 TAB_KEY = "explore_tab"
 TABS = ("Sliders", "Interpolation", "Traversal", "Manifold")
 RANGE_DATA, RANGE_PRIOR = "data: mean ± 3 sd of the codes' mu", "prior: ± 3 (sd 1)"
@@ -94,13 +98,6 @@ def _label_colorscale(n_classes: int) -> list[tuple[float, str]]:
     return steps
 
 
-def point_trace(xy: np.ndarray, name: str = "current point") -> go.Scatter:
-    return go.Scatter(
-        x=xy[:, 0], y=xy[:, 1], mode="markers", name=name, hoverinfo="skip",
-        marker={"symbol": "x", "size": 13, "color": "black", "line": {"width": 1, "color": "white"}},
-    )
-
-
 @dataclass(frozen=True)
 class SmallMap:
     """The codes on two axes (`small_map_method`), to draw latent points on."""
@@ -123,22 +120,17 @@ class SmallMap:
         )
         return fig
 
+    def bounds(self) -> tuple[float, float, float, float]:
+        """The slider map's fixed axes (x0, x1, y0, y1): for raw axes every spot the sliders
+        reach, else the codes' extent (the marker is drawn over the plot and cannot widen it)."""
+        if self.projection.method == "raw":
+            return -SLIDER_LIMIT, SLIDER_LIMIT, -SLIDER_LIMIT, SLIDER_LIMIT
+        return map_bounds(np.column_stack([self.background["x"], self.background["y"]]))
 
-class MovingMarker:
-    """A small map built once, whose marker `move` relocates.
-
-    Building a plotly figure (validating the background and Streamlit's template) costs
-    about 15x more than moving one marker and serialising, so each session keeps one.
-    """
-
-    def __init__(self, small_map: SmallMap) -> None:
-        self.small_map = small_map
-        self.figure = small_map.figure([point_trace(np.zeros((1, 2)))])
-
-    def move(self, z: np.ndarray) -> go.Figure:
-        xy = self.small_map.xy(z)
-        self.figure.data[1].update(x=xy[:, 0], y=xy[:, 1])
-        return self.figure
+    def marker_figure(self) -> go.Figure:
+        """The map the sliders' point is marked on: the background alone, on fixed axes."""
+        x0, x1, y0, y1 = self.bounds()
+        return self.figure([]).update_layout(xaxis_range=[x0, x1], yaxis_range=[y0, y1])
 
 
 # ---- per-model caches, keyed on the checkpoint's path and modification time ----
@@ -190,15 +182,6 @@ def _current_point(ckpt: Checkpoint) -> np.ndarray:
         st.session_state[Z_MODEL_KEY] = str(ckpt.path)
         _set_point(np.zeros(d))
     return np.array(st.session_state[Z_KEY])
-
-
-def _moving_marker(ckpt: Checkpoint, small_map: SmallMap) -> MovingMarker:
-    """This session's small map for this model (built on the first slider run)."""
-    model_id, marker = st.session_state.get(MARKER_KEY, (None, None))
-    if model_id != _model_id(ckpt):
-        marker = MovingMarker(small_map)
-        st.session_state[MARKER_KEY] = (_model_id(ckpt), marker)
-    return marker
 
 
 def _start_buttons(ckpt: Checkpoint, codes: Codes | None) -> None:
@@ -260,11 +243,25 @@ def slider_controls(ckpt: Checkpoint, codes: Codes | None) -> np.ndarray:
     return dims[:TOP_DIMS]
 
 
+def sliders_tab(ckpt: Checkpoint, codes: Codes | None, small_map: SmallMap | None) -> None:
+    """The slider panel and, beside it, the small map: drawn here, once per full run, so a
+    slider move never re-sends it."""
+    dims = slider_controls(ckpt, codes)
+    panel, right = st.columns([3.3, 1.7])
+    if small_map is not None:
+        with right:
+            st.plotly_chart(small_map.marker_figure(), key=MAP_KEY, config={"displayModeBar": False})
+            pca = small_map.projection.method == "pca"
+            st.caption("The current point among the data's codes" + (" (PCA plane)." if pca else "."))
+    with panel:
+        slider_panel(ckpt, dims, small_map)
+
+
 @st.fragment
 def slider_panel(ckpt: Checkpoint, dims: np.ndarray, small_map: SmallMap | None) -> None:
-    """Reruns alone on every slider move: sliders -> decode -> image, and a marker on the map."""
+    """Reruns alone on every slider move: sliders -> decode -> image, and the marker's place."""
     z = _current_point(ckpt)
-    left, middle, right = st.columns([2, 1.3, 1.7])
+    left, middle = st.columns([2, 1.3])
     with left:
         for dim in dims:
             key = _slider_key(dim)
@@ -274,11 +271,12 @@ def slider_panel(ckpt: Checkpoint, dims: np.ndarray, small_map: SmallMap | None)
     st.session_state[Z_KEY] = [float(v) for v in z]
     middle.image(decoded_png_array(ckpt.model, z), caption="decode(z)", width=IMAGE_PX, output_format="PNG")
     if small_map is not None:
-        with right:
-            fig = _moving_marker(ckpt, small_map).move(z)
-            st.plotly_chart(fig, key="explore_map", config={"displayModeBar": False})
-            pca = small_map.projection.method == "pca"
-            st.caption("The current point among the data's codes" + (" (PCA plane)." if pca else "."))
+        x, y = (float(v) for v in small_map.xy(z)[0])
+        x0, x1, y0, y1 = small_map.bounds()
+        with middle:  # the map has no clickable trace (hoverinfo "skip"): the click role only draws
+            map_events(key=MARKER_KEY, data={"role": "click", "chart": MAP_SELECTOR, "marker": [x, y]}, height=0)
+            if not (x0 <= x <= x1 and y0 <= y <= y1):
+                st.caption("The current point lies off the small map, beyond the data's codes.")
 
 
 @st.fragment
@@ -388,7 +386,7 @@ def main() -> None:
     sliders, interpolation, traversal, manifold = st.tabs(TABS, key=TAB_KEY, on_change="rerun")
     if sliders.open:
         with sliders:
-            slider_panel(ckpt, slider_controls(ckpt, codes), small_map)
+            sliders_tab(ckpt, codes, small_map)
     if interpolation.open:
         with interpolation:
             interpolation_tab(ckpt, codes, small_map)

@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import base64
 import time
-from pathlib import Path
 
 import numpy as np
 import plotly.colors
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages.common import current_model, model_codes, model_dataset, model_projection, set_latent_point
+from pages.common import current_model, map_events, model_codes, model_dataset, model_projection, set_latent_point
 from vae_core import Checkpoint, DataError, ImageData
 from vae_core.inference import decode_latents, png_bytes, to_uint8
 from vae_core.latent_ops import enlarge
@@ -53,11 +52,6 @@ WEBGL_MIN_POINTS = 1000  # from here on, WebGL markers (plotly express's own swi
 # the reply first: a hover's round trip falls from ~250 ms to ~30 ms.
 SEND_BEFORE_GC_S = 0.01
 CHART_SELECTOR = f".st-key-{CHART_KEY} .js-plotly-plot"
-
-map_events = st.components.v2.component(
-    "vae_explorer.map_events", js=(Path(__file__).parent / "js" / "map_events.js").read_text(encoding="utf-8"),
-)
-
 
 def class_names(ckpt: Checkpoint, data: ImageData | None) -> list[str]:
     names = ckpt.metadata.get("class_names") or (data.class_names if data is not None else ())
