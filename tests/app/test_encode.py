@@ -1,6 +1,7 @@
 """The Encode page: uploads (AppTest simulates st.file_uploader), the batch table, bad files, hand-off."""
 from __future__ import annotations
 
+import functools
 import base64
 import io
 import json
@@ -12,6 +13,8 @@ import pytest
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
+from .helpers import open_app_page
+
 from vae_core import DataError, load_checkpoint
 from vae_core.encoding import encode_uploads
 from vae_core.images import MAX_UPLOAD_BYTES
@@ -20,19 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 PAGE = "pages/encode.py"
 
 
-def open_page(model: str = "digits-mlp-2d") -> AppTest:
-    """The page with a shipped model picked (through session state: after `switch_page`
-    AppTest runs the page alone, without app.py's picker)."""
-    weights = REPO / "checkpoints" / f"{model}.safetensors"
-    if not weights.exists():
-        pytest.skip(f"shipped checkpoint {model} not found")
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
-    at.session_state["model_path"] = str(weights)
-    at.run()
-    at.switch_page(PAGE)
-    at.run()
-    assert not at.exception
-    return at
+open_page = functools.partial(open_app_page, PAGE)
 
 
 def digit_png(strokes: tuple[tuple[int, int, int, int], ...] = ((20, 20, 80, 20), (78, 20, 40, 90))) -> bytes:

@@ -1,6 +1,7 @@
 """The Explore page: live sliders, start points, interpolation, traversal, manifold."""
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from .helpers import open_app_page
+
 from vae_core import ModelConfig, build_model, load_checkpoint, save_checkpoint
 from vae_core.latent_ops import rank_dims
 
@@ -16,17 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 PAGE = "pages/explore.py"
 
 
-def open_page(model: str = "digits-mlp-2d", weights: Path | None = None) -> AppTest:
-    weights = weights or REPO / "checkpoints" / f"{model}.safetensors"
-    if not weights.exists():
-        pytest.skip(f"shipped checkpoint {model} not found")
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
-    at.session_state["model_path"] = str(weights)
-    at.run()
-    at.switch_page(PAGE)
-    at.run()
-    assert not at.exception
-    return at
+open_page = functools.partial(open_app_page, PAGE)
 
 
 def open_tab(at: AppTest, tab: str) -> AppTest:

@@ -1,28 +1,19 @@
 """The Reparameterization page on the default shipped model (digits-mlp-2d)."""
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from .helpers import open_app_page
+
 REPO = Path(__file__).resolve().parents[2]
 PAGE = "pages/reparameterization.py"
 
 
-def open_page(model: str = "digits-mlp-2d") -> AppTest:
-    """The page with a shipped model picked. The model is chosen through session state before
-    the first run: after `switch_page` AppTest runs the page alone, without app.py's picker."""
-    weights = REPO / "checkpoints" / f"{model}.safetensors"
-    if not weights.exists():
-        pytest.skip(f"shipped checkpoint {model} not found")
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
-    at.session_state["model_path"] = str(weights)
-    at.run()
-    at.switch_page(PAGE)
-    at.run()
-    assert not at.exception
-    return at
+open_page = functools.partial(open_app_page, PAGE)
 
 
 @pytest.fixture

@@ -1,0 +1,27 @@
+"""Opening a page in AppTest the way a user reaches it: through app.py, with a model picked."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def open_app_page(page: str, model: str = "digits-mlp-2d", weights: Path | None = None) -> AppTest:
+    """Run app.py with a shipped (or given) model picked, then switch to `page`.
+
+    The model is chosen through session state before the first run: after `switch_page`
+    AppTest runs the page alone, without app.py's picker.
+    """
+    weights = weights or REPO / "checkpoints" / f"{model}.safetensors"
+    if not weights.exists():
+        pytest.skip(f"checkpoint {weights.name} not found")
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.session_state["model_path"] = str(weights)
+    at.run()
+    at.switch_page(page)
+    at.run()
+    assert not at.exception
+    return at
