@@ -18,19 +18,23 @@ const DEBOUNCE_MS = 60;  // a sweep of the mouse across many points asks only fo
 const POLL_MS = 300;     // how often to look for a new plot div (Streamlit may replace it)
 const OFFSET_PX = 14;
 
-// Keep `events` attached to whichever element matches `selector` (the plot div may be replaced).
+// Keep `events` attached to whichever element matches `selector`: Streamlit may replace the
+// plot div (the old one is purged: it loses `on` and `removeListener`), or re-plot the same
+// div from scratch, which drops every listener and gives the div a new `on`.
 function follow(selector, events) {
-  const watch = { plot: null, selector };
+  const watch = { plot: null, on: null, selector };
   const detach = () => {
-    if (!watch.plot) return;
-    for (const [name, handler] of Object.entries(events)) watch.plot.removeListener(name, handler);
-    watch.plot = null;
+    if (watch.plot && typeof watch.plot.removeListener === "function") {
+      for (const [name, handler] of Object.entries(events)) watch.plot.removeListener(name, handler);
+    }
+    watch.plot = watch.on = null;
   };
   watch.attach = () => {
     const plot = document.querySelector(watch.selector);
-    if (!plot || plot === watch.plot || typeof plot.on !== "function") return;
+    if (!plot || typeof plot.on !== "function" || (plot === watch.plot && plot.on === watch.on)) return;
     detach();
     watch.plot = plot;
+    watch.on = plot.on;
     for (const [name, handler] of Object.entries(events)) plot.on(name, handler);
     if (events.plotly_afterplot) events.plotly_afterplot();
   };
@@ -124,10 +128,11 @@ function createClick() {
   return s;
 }
 
-export default function ({ data, setTriggerValue }) {
-  const all = (window.__vaeMap ??= {});
-  let s = all[data.role];
-  if (!s) s = all[data.role] = data.role === "hover" ? createHover(data.size) : createClick();
+export default function ({ data, setTriggerValue, parentElement }) {
+  // One state per mounted instance, kept on its own root: the cleanup of an instance that a
+  // rerun replaces must not touch its successor's.
+  let s = parentElement.__vaeMap;
+  if (!s) s = parentElement.__vaeMap = data.role === "hover" ? createHover(data.size) : createClick();
   s.watch.selector = data.chart;
   if (data.role === "hover") {
     s.ask = (index) => setTriggerValue("hover", index);
@@ -144,8 +149,8 @@ export default function ({ data, setTriggerValue }) {
   s.watch.attach();
   if (data.role === "click") s.draw();
 
-  return () => {  // unmounted: the user left the page
+  return () => {  // unmounted: the user left the page, or a rerun replaced this instance
     s.stop();
-    if (all[data.role] === s) delete all[data.role];
+    delete parentElement.__vaeMap;
   };
 }
