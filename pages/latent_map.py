@@ -19,7 +19,6 @@ events, mounted twice, each in a fragment of its own:
 from __future__ import annotations
 
 import base64
-import time
 
 import numpy as np
 import plotly.colors
@@ -46,11 +45,6 @@ HOVER_PX = 84
 MAP_HEIGHT = 620
 TSNE_K = 10
 WEBGL_MIN_POINTS = 1000  # from here on, WebGL markers (plotly express's own switch); below, crisper SVG
-# After every run, fragment runs included, Streamlit calls gc.collect(2) (runner.postScriptGC),
-# which holds the GIL for ~0.15-0.3 s here; a reply enqueued just before it waits that long.
-# A short sleep at the end of a hover's or a click's run lets the server's event loop send
-# the reply first: a hover's round trip falls from ~250 ms to ~30 ms.
-SEND_BEFORE_GC_S = 0.01
 CHART_SELECTOR = f".st-key-{CHART_KEY} .js-plotly-plot"
 
 def class_names(ckpt: Checkpoint, data: ImageData | None) -> list[str]:
@@ -138,8 +132,6 @@ def hover_panel(ckpt: Checkpoint, mu: np.ndarray, data: ImageData | None) -> Non
     work), never the map."""
     index = st.session_state.pop(HOVERED_KEY, None)
     map_events(key=HOVER_KEY, data=hover_payload(ckpt, mu, data, index), on_hover_change=_remember_hover, height=0)
-    if index is not None:
-        time.sleep(SEND_BEFORE_GC_S)
 
 
 def latent_bars(z: np.ndarray) -> go.Figure:
@@ -207,7 +199,6 @@ def decode_panel(
         set_latent_point(z, f"latent map ({METHOD_LABELS[projection.method]}) at ({x:.2f}, {y:.2f})")
         st.success("Sent. The Explore page starts from this point.")
         st.page_link("pages/explore.py", label="Open Explore", icon=":material/tune:")
-    time.sleep(SEND_BEFORE_GC_S)
 
 
 def method_note(projection: Projection, dims: tuple[int, int], latent_dim: int) -> str:
