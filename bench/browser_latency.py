@@ -22,7 +22,6 @@ is printed beside it; it adds Playwright's round trips.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import statistics
 import sys
@@ -39,7 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script from anywhere
 
 from tests.e2e.conftest import (  # noqa: E402
-    CHROMIUM, MAIN, PICKER, VIEWPORT, go_to, launch_chromium, open_app, select_model, start_server, stop_server,
+    CHROMIUM, MAIN, PICKER, VIEWPORT, digit_png, go_to, launch_chromium, open_app, select_model, start_server, stop_server,
     wait_healthy, wait_idle, wait_image_change,
 )
 
@@ -220,23 +219,13 @@ def slider_moves(page: Page, n: int, rng: np.random.Generator) -> Samples:
 
 
 # ---------------------------------------------------------------- 4. memory
-def digit_png() -> bytes:
-    from PIL import Image, ImageDraw
-
-    image = Image.new("L", (120, 160), 235)
-    ImageDraw.Draw(image).line((60, 20, 60, 140), fill=20, width=14)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def visit_every_page(page: Page) -> None:
     """Each page once, drawn to the end, with an upload on Encode."""
     for title in PAGES:
         go_to(page, title)
         if title == "Encode":
             page.locator(f'{MAIN} [data-testid="stFileUploader"] input[type="file"]').set_input_files(
-                [{"name": "one.png", "mimeType": "image/png", "buffer": digit_png()}])
+                [{"name": "zero.png", "mimeType": "image/png", "buffer": digit_png()}])
             wait_image_change(page, None, "decode(mu)")
             wait_idle(page)
 

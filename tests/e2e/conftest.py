@@ -7,6 +7,7 @@ Streamlit session. The helpers below are shared with bench/browser_latency.py.
 """
 from __future__ import annotations
 
+import io
 import os
 import socket
 import subprocess
@@ -17,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image, ImageDraw
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 REPO = Path(__file__).resolve().parents[2]
@@ -214,3 +216,12 @@ def screenshot(page: Page, name: str) -> Path:
     finally:
         page.set_viewport_size(size)
     return path
+
+
+def digit_png() -> bytes:
+    """A hand-drawn-looking zero: dark ink on light paper, as a phone photo of a drawing would be."""
+    image = Image.new("L", (120, 160), 235)
+    ImageDraw.Draw(image).ellipse((25, 20, 95, 140), outline=20, width=14)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()

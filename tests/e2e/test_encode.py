@@ -2,27 +2,15 @@
 a broken file uploaded beside it gets a one-line error while the good one still encodes."""
 from __future__ import annotations
 
-import io
-
 import pytest
-from PIL import Image, ImageDraw
 from playwright.sync_api import Page
 
-from .conftest import MAIN, go_to, no_exception, open_app, screenshot, wait_idle, wait_image_change
+from .conftest import MAIN, digit_png, go_to, no_exception, open_app, screenshot, wait_idle, wait_image_change
 
 pytestmark = pytest.mark.e2e
 
 TRACE_NAMES = """() => Array.from(document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot'))
     .flatMap(gd => (gd._fullData || []).map(t => t.name))"""
-
-
-def digit_png() -> bytes:
-    """A hand-drawn-looking zero: dark ink on light paper, as a phone photo of a drawing would be."""
-    image = Image.new("L", (120, 160), 235)
-    ImageDraw.Draw(image).ellipse((25, 20, 95, 140), outline=20, width=14)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def upload(page: Page, *files: tuple[str, bytes]) -> None:
