@@ -200,6 +200,14 @@ def model_projection(
     return job.projection
 
 
+def model_or_notice() -> Checkpoint | None:
+    """The picked checkpoint; when none loads, a notice saying what to do, and None."""
+    ckpt = current_model()
+    if ckpt is None:
+        st.info("Pick a model in the sidebar (or train one on the Train page).")
+    return ckpt
+
+
 def current_model() -> Checkpoint | None:
     """The checkpoint chosen in the sidebar (app.py draws the picker before each page).
 

@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from pages.common import current_model, model_codes, model_dataset, model_projection, set_latent_point
+from pages.common import model_codes, model_dataset, model_or_notice, model_projection, set_latent_point
 from vae_core import Checkpoint, DataError
 from vae_core.encoding import (
     MapPlacement,
@@ -304,9 +304,8 @@ def _show_on_map(
 
 def main() -> None:
     st.title("Encode")
-    ckpt = current_model()
+    ckpt = model_or_notice()
     if ckpt is None:
-        st.info("Choose a model in the sidebar first.")
         return
     size = ckpt.config.image_shape[-1]
     st.caption(

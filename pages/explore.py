@@ -17,7 +17,7 @@ import plotly.colors
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages.common import LATENT_KEY, LATENT_SOURCE_KEY, current_model, map_events, model_codes, model_projection
+from pages.common import LATENT_KEY, LATENT_SOURCE_KEY, map_events, model_codes, model_or_notice, model_projection
 from vae_core import VAE, Checkpoint, DataError
 from vae_core.inference import decode_latents, to_uint8
 from vae_core.latent_ops import (
@@ -373,9 +373,8 @@ def load_inputs(ckpt: Checkpoint) -> tuple[Codes | None, SmallMap | None]:
 
 def main() -> None:
     st.title("Explore")
-    ckpt = current_model()
+    ckpt = model_or_notice()
     if ckpt is None:
-        st.info("Choose a model in the sidebar first.")
         return
     codes, small_map = load_inputs(ckpt)
     if codes is None:

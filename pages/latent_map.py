@@ -25,7 +25,7 @@ import plotly.colors
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages.common import current_model, map_events, model_codes, model_dataset, model_projection, set_latent_point
+from pages.common import map_events, model_codes, model_dataset, model_or_notice, model_projection, set_latent_point
 from vae_core import Checkpoint, DataError, ImageData
 from vae_core.inference import decode_latents, png_bytes, to_uint8
 from vae_core.latent_ops import enlarge
@@ -218,9 +218,8 @@ def method_note(projection: Projection, dims: tuple[int, int], latent_dim: int) 
 
 def main() -> None:
     st.title("Latent map")
-    ckpt = current_model()
+    ckpt = model_or_notice()
     if ckpt is None:
-        st.info("Choose a model in the sidebar.")
         return
     try:
         mu, _, labels = model_codes(ckpt)

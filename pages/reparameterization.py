@@ -387,9 +387,8 @@ st.markdown(
     "with σ = exp(log σ² / 2) "
     "and ε ~ N(0, I). The randomness sits in ε, so gradients reach μ and σ."
 )
-ckpt = common.current_model()
+ckpt = common.model_or_notice()
 if ckpt is None:
-    st.info("Pick a model in the sidebar (or train one on the Train page).")
     st.stop()
 picked = _pick_input(ckpt)
 if picked is None:
