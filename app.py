@@ -1,10 +1,19 @@
 """vae-explorer: entry point. A router and a frame: the model picker, then the chosen page."""
 from __future__ import annotations
 
-import streamlit as st
-import torch
+import os
 
-from pages.common import CHECKPOINT_KEY, model_picker
+# Streamlit runs every script run, fragment reruns included, in a fresh thread. oneDNN's
+# convolutions start an OpenMP team sized by the thread's own OpenMP setting, which a fresh
+# thread takes from OMP_NUM_THREADS, not from torch.set_num_threads: with the default (all
+# cores) each slider move paid 5-50 ms to build and tear down a team for a 1 ms decode.
+# OpenMP reads the variable once, when torch loads it, so this line comes before `import torch`.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import streamlit as st  # noqa: E402
+import torch  # noqa: E402
+
+from pages.common import CHECKPOINT_KEY, model_picker  # noqa: E402
 
 # Our models are tiny: one intra-op thread per script run avoids waking a sleeping worker for
 # every small op, which on a 2-core machine with training in the background made decodes erratic
