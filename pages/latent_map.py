@@ -2,9 +2,11 @@
 latent axes), coloured by label. Hovering a point shows its image; a click anywhere, on a
 point or on empty space, decodes that spot.
 
-Plotly reports clicks on points only, so an invisible regular grid of markers covers the
-map: a click on empty space hits a grid cell and gives its x, y. The projection comes from
-the cache (`model_projection`: memory, then disk) and is never refitted on a rerun.
+The map's own script reads a click from the pointer (plotly reports clicks on points only,
+and late: it recomputes the hover first): the spot in map units and a hit radius of a few
+pixels. A code within that radius is the point clicked; else the spot itself is decoded. The
+projection comes from the cache (`model_projection`: memory, then disk) and is never refitted
+on a rerun.
 
 The map is drawn once per map and never again on a hover or a click: at 100k points,
 re-sending and redrawing it took seconds. It is light (WebGL markers; float32/int32 arrays
@@ -14,11 +16,12 @@ events, mounted twice, each in a fragment of its own:
 - hover: asks for the hovered point's image (~300 bytes, once per point) and floats it by
   the cursor, since plotly's hover labels cannot show images;
 - click: reports the spot; its fragment decodes it beside the map, and the script marks the
-  spot with an x drawn over the plot.
+  spot with an x drawn over the plot (plotly's own click handling is off: clickmode "none").
 """
 from __future__ import annotations
 
 import base64
+from functools import partial
 
 import numpy as np
 import plotly.colors
@@ -29,23 +32,23 @@ from pages.common import map_events, model_codes, model_dataset, model_or_notice
 from vae_core import Checkpoint, DataError, ImageData
 from vae_core.inference import decode_latents, png_bytes, to_uint8
 from vae_core.latent_ops import enlarge
-from vae_core.projection import Click, LinearProjection, Projection, click_from_points, click_grid, decode_at, map_bounds
+from vae_core.projection import Click, LinearProjection, Projection, click_at, decode_at, map_bounds
 
 CHART_KEY = "latent_map_chart"
 CLICK_KEY = "latent_map_click"  # Click: the spot decoded beside the map
-CLICKS_KEY = "latent_map_clicks"  # the click component; its trigger "click" is {x, y, customdata}
+CLICKS_KEY = "latent_map_clicks"  # the click component; its trigger "click" is {x, y, rx, ry}
 SHOWN_KEY = "latent_map_shown"  # id of the map the click belongs to; a new map forgets the click
 METHOD_KEY = "latent_map_method"
 METHOD_LABELS = {"pca": "PCA", "tsne": "t-SNE", "raw": "Latent axes"}
 HOVER_KEY = "latent_map_hover"  # the hover component; its trigger "hover" is a point's index
 HOVERED_KEY = "latent_map_hovered"  # int: the point whose image the hover component gets next
-GRID_N = 60  # click grid cells per side: a click snaps to 1/60 of the map's extent
 IMAGE_PX = 168
 HOVER_PX = 84
 MAP_HEIGHT = 620
 TSNE_K = 10
 WEBGL_MIN_POINTS = 1000  # from here on, WebGL markers (plotly express's own switch); below, crisper SVG
 CHART_SELECTOR = f".st-key-{CHART_KEY} .js-plotly-plot"
+MAP_CONFIG = {"displaylogo": False, "doubleClick": False}
 
 def class_names(ckpt: Checkpoint, data: ImageData | None) -> list[str]:
     names = ckpt.metadata.get("class_names") or (data.class_names if data is not None else ())
@@ -65,8 +68,8 @@ def axis_titles(projection: Projection, dims: tuple[int, int]) -> tuple[str, str
 
 
 def map_figure(projection: Projection, labels: np.ndarray, names: list[str], titles: tuple[str, str]) -> go.Figure:
-    """Click grid (bottom, invisible), then one trace per label (WebGL from
-    `WEBGL_MIN_POINTS` codes on).
+    """One trace per label (WebGL from `WEBGL_MIN_POINTS` codes on); clicks are read by
+    map_events.js, not by plotly.
 
     Points carry only their index (customdata); images come on hover and on a click, so the
     payload stays small: 2 MB at 100k points.
@@ -74,12 +77,7 @@ def map_figure(projection: Projection, labels: np.ndarray, names: list[str], tit
     emb = projection.embedding.astype(np.float32)
     scatter = go.Scattergl if len(emb) >= WEBGL_MIN_POINTS else go.Scatter
     x0, x1, y0, y1 = map_bounds(projection.embedding)
-    grid = click_grid(projection.embedding, GRID_N).astype(np.float32)
     fig = go.Figure()
-    fig.add_trace(go.Scattergl(
-        x=grid[:, 0], y=grid[:, 1], mode="markers", name="click grid", showlegend=False, hoverinfo="none",
-        marker={"size": 2, "color": "rgba(0,0,0,0.01)"},  # small: a data point under the cursor wins the click
-    ))
     size = 4 if len(emb) > 3000 else 6
     classes = np.unique(labels)
     palette = plotly.colors.qualitative.T10 if len(classes) <= 10 else plotly.colors.qualitative.Alphabet
@@ -93,6 +91,7 @@ def map_figure(projection: Projection, labels: np.ndarray, names: list[str], tit
         ))
     fig.update_layout(
         height=MAP_HEIGHT, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"itemsizing": "constant"},
+        clickmode="none",
         xaxis={"range": [x0, x1], "title": titles[0], "constrain": "domain", "zeroline": False},
         yaxis={"range": [y0, y1], "title": titles[1], "constrain": "domain", "zeroline": False,
                "scaleanchor": "x", "scaleratio": 1},
@@ -134,10 +133,42 @@ def hover_panel(ckpt: Checkpoint, mu: np.ndarray, data: ImageData | None) -> Non
     map_events(key=HOVER_KEY, data=hover_payload(ckpt, mu, data, index), on_hover_change=_remember_hover, height=0)
 
 
-def latent_bars(z: np.ndarray) -> go.Figure:
-    fig = go.Figure(go.Bar(x=[f"z[{i}]" for i in range(len(z))], y=z, hovertemplate="%{x} = %{y:.3f}<extra></extra>"))
-    fig.update_layout(height=220, margin={"l": 10, "r": 10, "t": 10, "b": 10}, yaxis_title="value")
-    return fig
+def latent_bars(z: np.ndarray) -> str:
+    """z as an inline SVG bar chart: a bar per dimension, its value printed at the bar's end
+    (up to 16 dimensions) and in its tooltip.
+
+    Plain SVG, not a plotly figure: it is redrawn on every click, and a new plotly figure
+    kept the browser busy for ~50 ms before the decoded image could paint."""
+    z = np.asarray(z, dtype=float).ravel()
+    width, height, left, bottom, top = 400, 170, 30, 20, 14
+    limit = max(3.0, float(np.ceil(np.abs(z).max()))) if len(z) else 3.0
+    mid = top + (height - top - bottom) / 2
+    scale = (height - top - bottom) / 2 / limit
+    slot = (width - left) / max(len(z), 1)
+    every = max(1, int(np.ceil(len(z) / 16)))  # dimension labels that fit
+    parts = [
+        f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="the latent point z" '
+        'style="font: 12px sans-serif; max-height: 220px">',
+        *(f'<text x="{left - 4}" y="{mid - v * scale + 4:.1f}" text-anchor="end" fill="#666">{v:g}</text>'
+          for v in (limit, 0.0, -limit)),
+        f'<line x1="{left}" x2="{width}" y1="{mid}" y2="{mid}" stroke="#999"/>',
+    ]
+    for i, v in enumerate(z):
+        end = mid - v * scale
+        y0, y1 = sorted((mid, end))
+        colour = "#4c78a8" if v >= 0 else "#e45756"
+        x, centre = left + i * slot, left + (i + 0.5) * slot
+        parts.append(f'<rect x="{x + slot * 0.15:.1f}" y="{y0:.1f}" width="{slot * 0.7:.1f}" '
+                     f'height="{max(y1 - y0, 0.5):.1f}" fill="{colour}"><title>z[{i}] = {v:.3f}</title></rect>')
+        if len(z) <= 16:
+            label_y = end - 3 if v >= 0 else end + 10
+            parts.append(f'<text x="{centre:.1f}" y="{label_y:.1f}" text-anchor="middle" fill="#333" '
+                         f'style="font-size: 9px">{v:.2f}</text>')
+        if i % every == 0:
+            name = f"z[{i}]" if len(z) <= 8 else str(i)
+            parts.append(f'<text x="{centre:.1f}" y="{height - 5}" text-anchor="middle" fill="#444">{name}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
 
 
 def read_click(projection: Projection) -> Click | None:
@@ -148,9 +179,9 @@ def read_click(projection: Projection) -> Click | None:
     return st.session_state.get(CLICK_KEY)
 
 
-def _remember_click() -> None:
+def _remember_click(embedding: np.ndarray) -> None:
     """The click component reports a click on the map: it is the spot to decode now."""
-    clicked = click_from_points([st.session_state[CLICKS_KEY].get("click") or {}])
+    clicked = click_at(embedding, st.session_state[CLICKS_KEY].get("click"))
     if clicked is not None:
         st.session_state[CLICK_KEY] = clicked
 
@@ -164,7 +195,9 @@ def map_panel(
     left, right = st.columns([3, 2], gap="medium")
     with left:
         fig = map_figure(projection, labels, names, axis_titles(projection, dims))
-        st.plotly_chart(fig, key=CHART_KEY, width="stretch", config={"displaylogo": False})
+        # no double-click reset: plotly took every second click on the map for a double click
+        # (even 450 ms apart) and redrew the whole map; the toolbar's reset button stays
+        st.plotly_chart(fig, key=CHART_KEY, width="stretch", config=MAP_CONFIG)
     with right:
         decode_panel(ckpt, projection, mu, labels, data, names)
 
@@ -177,7 +210,7 @@ def decode_panel(
     """What the last click on the map decodes; a click reruns only this fragment."""
     click = read_click(projection)
     map_events(key=CLICKS_KEY, data={"role": "click", "chart": CHART_SELECTOR, "marker": list(click.xy) if click else None},
-               on_click_change=_remember_click, height=0)
+               on_click_change=partial(_remember_click, projection.embedding), height=0)
     if click is None:
         st.info("Click anywhere on the map, on a point or on empty space, to decode that spot.")
         return
@@ -193,8 +226,8 @@ def decode_panel(
             who = f"#{i}, {label_name(int(labels[i]), names)}"
             show_image(point_image(ckpt, mu, data, i), f"{who}: its image" if data is not None else
                        f"{who}: decoded from its code (the data set is not on this machine)")
-    st.caption("The latent point z decoded here:")
-    st.plotly_chart(latent_bars(z), key="latent_map_z_bars", width="stretch", config={"displayModeBar": False})
+    st.caption("The latent point z decoded here, by dimension (hover a bar for its value):")
+    st.markdown(latent_bars(z), unsafe_allow_html=True)  # st.html drops SVG
     if st.button("Send to Explore", key="latent_map_send", icon=":material/tune:"):
         set_latent_point(z, f"latent map ({METHOD_LABELS[projection.method]}) at ({x:.2f}, {y:.2f})")
         st.success("Sent. The Explore page starts from this point.")

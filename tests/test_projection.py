@@ -7,7 +7,7 @@ import torch
 
 from vae_core import ModelConfig, build_model
 from vae_core.projection import (
-    Click, LinearProjection, ProjectionJob, TSNEProjection, click_from_points, click_grid, decode_at,
+    Click, LinearProjection, ProjectionJob, TSNEProjection, click_at, decode_at,
     fit_projection, map_bounds,
 )
 
@@ -122,24 +122,28 @@ def test_job_runs_the_fit_in_the_background() -> None:
     assert failed.wait(30) and failed.projection is None and "two different" in (failed.error or "")
 
 
-def test_click_grid_covers_the_padded_map() -> None:
+def test_a_click_near_a_code_hits_it_and_means_its_position() -> None:
+    emb = np.array([[0.0, 0.0], [1.0, 0.0], [5.0, 5.0]])
+    assert click_at(emb, {"x": 0.9, "y": 0.05, "rx": 0.2, "ry": 0.2}) == Click((1.0, 0.0), 1)
+    # the nearest code wins, and the radius is per axis: 0.3 off in x is inside rx 0.5, not rx 0.2
+    assert click_at(emb, {"x": 0.3, "y": 0.0, "rx": 0.5, "ry": 0.01}) == Click((0.0, 0.0), 0)
+    assert click_at(emb, {"x": 0.3, "y": 0.0, "rx": 0.2, "ry": 0.2}) == Click((0.3, 0.0), None)
+
+
+def test_a_click_on_empty_space_keeps_its_exact_spot() -> None:
     emb = blobs(d=2)
-    grid = click_grid(emb, n=10, pad=0.1)
-    x0, x1, y0, y1 = map_bounds(emb, pad=0.1)
-    assert grid.shape == (100, 2)
-    assert grid[:, 0].min() > x0 and grid[:, 0].max() < x1 and grid[:, 1].min() > y0 and grid[:, 1].max() < y1
-    cell = (x1 - x0) / 10
-    assert np.isclose(grid[:, 0].min() - x0, cell / 2) and len(np.unique(grid[:, 0])) == 10
-    assert x0 < emb[:, 0].min() and x1 > emb[:, 0].max()
+    spot = {"x": float(emb[:, 0].max() + 3.0), "y": 0.123, "rx": 0.1, "ry": 0.1}
+    assert click_at(emb, spot) == Click((spot["x"], 0.123), None)
+    assert click_at(np.zeros((0, 2)), spot) == Click((spot["x"], 0.123), None)
 
 
-def test_click_from_points_reads_plotly_selection_points() -> None:
-    assert click_from_points([]) is None
-    assert click_from_points([{"x": 1.5, "y": -2, "curve_number": 0, "point_index": 40}]) == Click((1.5, -2.0), None)
-    assert click_from_points([{"x": 0.1, "y": 0.2, "customdata": [17]}]) == Click((0.1, 0.2), 17)
-    assert click_from_points([{"x": 0.1, "y": 0.2, "customdata": 3}]).index == 3  # type: ignore[union-attr]
-    # what the browser sends for numpy customdata (an Int32Array, JSON-encoded as an object)
-    assert click_from_points([{"x": 0.1, "y": 0.2, "customdata": {"0": 60}}]) == Click((0.1, 0.2), 60)
+@pytest.mark.parametrize("report", [
+    None, [], "click", {}, {"x": 1, "y": 2}, {"x": "a", "y": 0, "rx": 1, "ry": 1},
+    {"x": float("nan"), "y": 0, "rx": 1, "ry": 1}, {"x": 0, "y": 0, "rx": 0, "ry": 1}, {"x": 0, "y": 0, "rx": 1, "ry": -1},
+    {"x": 0, "y": None, "rx": 1, "ry": 1},
+])
+def test_what_is_not_a_click_report_is_no_click(report: object) -> None:
+    assert click_at(blobs(d=2), report) is None
 
 
 def test_decode_at_gives_an_image_that_follows_the_click() -> None:

@@ -243,16 +243,6 @@ def map_bounds(embedding: np.ndarray, pad: float = 0.05) -> tuple[float, float, 
     return float(x0), float(x1), float(y0), float(y1)
 
 
-def click_grid(embedding: np.ndarray, n: int = 60, pad: float = 0.05) -> np.ndarray:
-    """(n*n, 2) cell centres of a regular grid over `map_bounds`: invisible markers that
-    make empty map space clickable (a chart only reports clicks on points)."""
-    x0, x1, y0, y1 = map_bounds(embedding, pad)
-    xs = x0 + (np.arange(n) + 0.5) * (x1 - x0) / n
-    ys = y0 + (np.arange(n) + 0.5) * (y1 - y0) / n
-    gx, gy = np.meshgrid(xs, ys)
-    return np.column_stack([gx.ravel(), gy.ravel()])
-
-
 class ProjectionJob:
     """`fit_projection` on a daemon thread, so a page can draw t-SNE's progress while it
     runs (and other sessions go on). Read `fraction`, `done`, then `projection` or `error`.
@@ -308,20 +298,25 @@ class Click:
     index: int | None
 
 
-def click_from_points(points: list[dict[str, Any]]) -> Click | None:
-    """The first clicked point of a plotly selection event (dicts with "x", "y" and, for
-    data points, "customdata" holding the code's index: a number, a list, or the {"0": n}
-    that a typed array becomes in the browser); None when nothing is selected."""
-    for point in points:
-        if "x" not in point or "y" not in point:
-            continue
-        custom = point.get("customdata")
-        if isinstance(custom, list):
-            custom = custom[0] if custom else None
-        elif isinstance(custom, dict):  # numpy customdata is a typed array in the browser: {"0": 17}
-            custom = custom.get("0")
-        return Click((float(point["x"]), float(point["y"])), None if custom is None else int(custom))
-    return None
+def click_at(embedding: np.ndarray, report: Any) -> Click | None:
+    """A click the map reported, {"x", "y", "rx", "ry"}: the spot in map units and the hit
+    radius per axis (a few screen pixels, in map units at the current zoom). It hits the
+    nearest code within that ellipse, if any, and then means that code's own position.
+    None when the report is not a click (missing or non-finite numbers)."""
+    if not isinstance(report, dict):
+        return None
+    try:
+        x, y, rx, ry = (float(report[k]) for k in ("x", "y", "rx", "ry"))
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not np.isfinite([x, y, rx, ry]).all() or rx <= 0 or ry <= 0:
+        return None
+    if len(embedding):
+        d2 = ((embedding[:, 0] - x) / rx) ** 2 + ((embedding[:, 1] - y) / ry) ** 2
+        i = int(np.argmin(d2))
+        if d2[i] <= 1.0:
+            return Click((float(embedding[i, 0]), float(embedding[i, 1])), i)
+    return Click((x, y), None)
 
 
 def decode_at(model: VAE, projection: Projection, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

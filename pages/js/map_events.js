@@ -1,15 +1,18 @@
 // Latent map: what the mouse does on the map, without ever redrawing it.
 //
 // Mounted by pages/latent_map.py as an st.components.v2 component (no iframe: it runs in the
-// app's page), twice, each in a fragment of its own, and each listening to the map's own
-// plotly events:
+// app's page), twice, each in a fragment of its own, and by pages/explore.py once:
 // - role "hover": plotly_hover -> the hovered point's image floats by the cursor. An image
 //   is asked of Python once (trigger "hover" = the point's index, debounced), then kept here;
 //   Python's reply comes back as this component's data {index, src}.
-// - role "click": plotly_click -> trigger "click" = {x, y, customdata} (a click on empty space
-//   hits the invisible click grid, whose points have no customdata). The decoded spot is
-//   marked with an x drawn over the plot (data.marker = [x, y] in map units), so a click
-//   never re-sends or redraws the figure: at 100k points that costs seconds.
+// - role "click": a click (press and release in the plot area without dragging) -> trigger
+//   "click" = {x, y, rx, ry}: the spot and a hit radius of HIT_PX, both in map units. Read
+//   from the pointer, not from plotly_click, which fires only on points and only after plotly
+//   has recomputed the hover (throttled: up to 50 ms, and more with the main thread busy).
+//   The spot is marked at once with an x drawn over the plot; Python's reply may move the x
+//   onto the code it hit (data.marker = [x, y] in map units). A click never re-sends or
+//   redraws the figure: at 100k points that costs seconds.
+// - role "marker": the x alone, at data.marker (Explore's current point); clicks are ignored.
 // Streamlit calls this function on mount and again with each new data.
 // data: role, chart (CSS selector of the map's plot div), and for "hover": token (names the
 // model's images: a new one empties the kept ones), size (px), index and src (or null).
@@ -17,6 +20,8 @@
 const DEBOUNCE_MS = 60;  // a sweep of the mouse across many points asks only for the last one
 const POLL_MS = 300;     // how often to look for a new plot div (Streamlit may replace it)
 const OFFSET_PX = 14;
+const HIT_PX = 8;        // a click this close to a code hits it (markers are 4-6 px wide)
+const DRAG_PX = 4;       // a press that moves further is a drag (plotly zooms or pans), not a click
 
 // Keep `events` attached to whichever element matches `selector`: Streamlit may replace the
 // plot div (the old one is purged: it loses `on` and `removeListener`), or re-plot the same
@@ -85,13 +90,15 @@ function createHover(size) {
     clearTimeout(s.timer);
     if (!s.cache.has(index)) s.timer = setTimeout(() => { if (s.want === index) s.ask(index); }, DEBOUNCE_MS);
   };
-  s.watch = follow(null, { plotly_hover: onHover, plotly_unhover: s.hide, plotly_click: s.hide });
-  s.stop = () => { s.watch.stop(); clearTimeout(s.timer); s.box.remove(); };
+  s.watch = follow(null, { plotly_hover: onHover, plotly_unhover: s.hide });
+  const onDown = (event) => { if (s.watch.plot && s.watch.plot.contains(event.target)) s.hide(); };
+  document.addEventListener("pointerdown", onDown, true);
+  s.stop = () => { s.watch.stop(); clearTimeout(s.timer); s.box.remove(); document.removeEventListener("pointerdown", onDown, true); };
   return s;
 }
 
-function createClick() {
-  const s = { marker: null, send: null };
+function createClick(reports) {
+  const s = { marker: null, send: null, down: null };
   s.mark = document.createElement("div");
   s.mark.setAttribute("data-testid", "vaeMapMarker");
   s.mark.textContent = "×";
@@ -114,17 +121,36 @@ function createClick() {
     s.mark.style.top = `${yaxis._offset + yaxis.l2p(y)}px`;
     s.mark.style.display = "block";
   };
-  const onClick = (event) => {
-    const point = event.points && event.points[0];
-    if (!point) return;
-    const custom = point.customdata;
-    const index = custom === undefined || custom === null ? null : Number(typeof custom === "object" ? custom[0] : custom);
-    s.marker = [point.x, point.y];  // at once, before Python's reply
-    s.draw();
-    s.send({ x: point.x, y: point.y, customdata: index });
+  // Listened to on the document, in the capture phase: plotly's drag handling may cover the
+  // page during a press, so the release need not reach the plot.
+  const onDown = (event) => {
+    const target = event.target, plot = s.watch.plot;
+    const inArea = plot && plot.contains(target) && target.classList.contains("nsewdrag");  // the plot area itself
+    s.down = event.button === 0 && inArea ? { x: event.clientX, y: event.clientY, box: target.getBoundingClientRect() } : null;
   };
-  s.watch = follow(null, { plotly_click: onClick, plotly_relayout: s.draw, plotly_afterplot: s.draw });
-  s.stop = () => { s.watch.stop(); s.mark.remove(); };
+  const onUp = (event) => {
+    const down = s.down, layout = s.watch.plot && s.watch.plot._fullLayout;
+    s.down = null;
+    if (!down || !layout || Math.hypot(event.clientX - down.x, event.clientY - down.y) > DRAG_PX) return;
+    const { xaxis, yaxis } = layout;
+    const px = down.x - down.box.left, py = down.y - down.box.top;
+    const x = xaxis.p2l(px), y = yaxis.p2l(py);
+    const rx = Math.abs(xaxis.p2l(px + HIT_PX) - x), ry = Math.abs(yaxis.p2l(py + HIT_PX) - y);
+    s.marker = [x, y];  // at once, before Python's reply
+    s.draw();
+    s.send({ x, y, rx, ry });
+  };
+  s.watch = follow(null, { plotly_relayout: s.draw, plotly_afterplot: s.draw });
+  if (reports) {
+    document.addEventListener("pointerdown", onDown, true);
+    document.addEventListener("pointerup", onUp, true);
+  }
+  s.stop = () => {
+    s.watch.stop();
+    s.mark.remove();
+    document.removeEventListener("pointerdown", onDown, true);
+    document.removeEventListener("pointerup", onUp, true);
+  };
   return s;
 }
 
@@ -132,7 +158,7 @@ export default function ({ data, setTriggerValue, parentElement }) {
   // One state per mounted instance, kept on its own root: the cleanup of an instance that a
   // rerun replaces must not touch its successor's.
   let s = parentElement.__vaeMap;
-  if (!s) s = parentElement.__vaeMap = data.role === "hover" ? createHover(data.size) : createClick();
+  if (!s) s = parentElement.__vaeMap = data.role === "hover" ? createHover(data.size) : createClick(data.role === "click");
   s.watch.selector = data.chart;
   if (data.role === "hover") {
     s.ask = (index) => setTriggerValue("hover", index);
@@ -147,7 +173,7 @@ export default function ({ data, setTriggerValue, parentElement }) {
     s.marker = data.marker;
   }
   s.watch.attach();
-  if (data.role === "click") s.draw();
+  if (data.role !== "hover") s.draw();
 
   return () => {  // unmounted: the user left the page, or a rerun replaced this instance
     s.stop();

@@ -88,7 +88,9 @@ def test_a_click_decodes_that_spot_and_a_new_spot_gives_a_new_image() -> None:
     at = click(open_page(method="pca"), (0.0, 0.0))
     first = at.image[0].value
     assert at.image[0].captions == ["decoded at (0.00, 0.00), exact"]
-    assert len(charts(at)) == 2  # the map and the latent vector
+    assert len(charts(at)) == 1  # the map; z is drawn as a light SVG, not a second plotly chart
+    (bars,) = [m.value for m in at.markdown if m.value.startswith("<svg")]
+    assert bars.count("<rect") == 2 and "<title>z[1] = " in bars  # a bar per latent dimension
     click(at, (1.5, -1.0))
     assert at.image[0].value != first
 
@@ -162,7 +164,7 @@ def test_many_points_are_drawn_with_webgl_few_with_svg(n: int, kind: str) -> Non
     data_traces = [t for t in fig.data if t.customdata is not None]
     assert len(data_traces) == 10 and {t.type for t in data_traces} == {kind}
     assert sum(len(t.x) for t in data_traces) == n
-    assert fig.data[0].type == "scattergl" and fig.data[0].name == "click grid"
+    assert len(fig.data) == 10 and fig.layout.clickmode == "none"  # clicks are read by map_events.js
 
 
 def test_a_100k_point_map_sends_under_10_mb_with_no_images() -> None:
@@ -207,3 +209,12 @@ def test_hovering_a_point_sends_only_that_points_image() -> None:
     assert image.size == (8, 8) and len(sent["src"]) < 1000  # the digit itself, at its own size
     at.run()  # asked once: the next run sends no image again
     assert hover_data(at)["index"] is None
+
+
+def test_the_latent_bars_show_each_value_and_fit_any_size() -> None:
+    svg = latent_map.latent_bars(np.array([0.5, -1.25, 7.0]))
+    assert svg.startswith("<svg") and svg.endswith("</svg>") and svg.count("<rect") == 3
+    assert "z[1] = -1.250" in svg and ">7<" in svg  # the axis grows to the largest |z|
+    wide = latent_map.latent_bars(np.zeros(64))
+    assert wide.count("<rect") == 64 and wide.count('text-anchor="middle"') == 16  # every 4th dim labelled, no values
+    assert ">-1.25<" in svg and ">z[2]<" in svg  # few dims: values and full names printed

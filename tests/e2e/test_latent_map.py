@@ -39,6 +39,8 @@ def test_click_empty_space_then_a_point_decodes_each_time(page: Page, app_url: s
     page.mouse.click(x, y)
     on_point = wait_image_change(page, empty)
     page.get_by_text("its image").first.wait_for()  # the clicked code's own image is shown beside it
+    bars = page.locator(f'{MAIN} svg[aria-label="the latent point z"]')
+    assert bars.locator("rect").count() == 2 and bars.bounding_box()["height"] > 50  # z, drawn
     assert image_bytes(page, on_point) != empty_png
     wait_idle(page)
     assert no_exception(page)
