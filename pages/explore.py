@@ -259,24 +259,31 @@ def sliders_tab(ckpt: Checkpoint, codes: Codes | None, small_map: SmallMap | Non
 
 @st.fragment
 def slider_panel(ckpt: Checkpoint, dims: np.ndarray, small_map: SmallMap | None) -> None:
-    """Reruns alone on every slider move: sliders -> decode -> image, and the marker's place."""
+    """Reruns alone on every slider move: slider values -> decode -> image, the marker's place,
+    then the sliders.
+
+    The image is drawn before the sliders (each slider's value is already in session_state
+    when the run starts), so it is the first thing the browser gets: the browser handles
+    the run's messages one at a time, and each slider costs it a few ms to redraw."""
     z = _current_point(ckpt)
-    left, middle = st.columns([2, 1.3])
-    with left:
-        for dim in dims:
-            key = _slider_key(dim)
-            if key not in st.session_state:  # a slider hidden for a while lost its state
-                st.session_state[key] = float(z[dim])
-            z[dim] = st.slider(f"z[{dim}]", -SLIDER_LIMIT, SLIDER_LIMIT, step=SLIDER_STEP, key=key, format="%.2f")
+    for dim in dims:
+        key = _slider_key(dim)
+        if key not in st.session_state:  # a slider hidden for a while lost its state
+            st.session_state[key] = float(z[dim])
+        z[dim] = st.session_state[key]
     st.session_state[Z_KEY] = [float(v) for v in z]
+    left, middle = st.columns([2, 1.3])
     middle.image(decoded_png_array(ckpt.model, z), caption="decode(z)", width=IMAGE_PX, output_format="PNG")
     if small_map is not None:
         x, y = (float(v) for v in small_map.xy(z)[0])
         x0, x1, y0, y1 = small_map.bounds()
-        with middle:  # the map has no clickable trace (hoverinfo "skip"): the click role only draws
-            map_events(key=MARKER_KEY, data={"role": "click", "chart": MAP_SELECTOR, "marker": [x, y]}, height=0)
+        with middle:
+            map_events(key=MARKER_KEY, data={"role": "marker", "chart": MAP_SELECTOR, "marker": [x, y]}, height=0)
             if not (x0 <= x <= x1 and y0 <= y <= y1):
                 st.caption("The current point lies off the small map, beyond the data's codes.")
+    with left:
+        for dim in dims:
+            st.slider(f"z[{dim}]", -SLIDER_LIMIT, SLIDER_LIMIT, step=SLIDER_STEP, key=_slider_key(dim), format="%.2f")
 
 
 @st.fragment
