@@ -13,8 +13,11 @@ with the shipped mnist-conv-16d model (picked in the sidebar) and its 10,000-cod
 Times 2 and 3 are taken in the page: performance.now() at the gesture's pointerup (a click
 and a slider both act on release) to the first animation frame after the new image has
 loaded (a MutationObserver sees the new src; the img's load event, then
-requestAnimationFrame). The same interval seen from Python (mouse call to a polled check)
-is printed beside it; it adds Playwright's round trips.
+requestAnimationFrame). Python waits for that moment on a promise the page resolves, not
+by polling: Playwright's wait_for_function runs its check on every animation frame, and a
+check that reads a caption's innerText forces a layout per frame on the very main thread
+being timed. The same interval seen from Python (mouse
+call to the promise) is printed beside it; it adds Playwright's round trips.
 
     .venv/bin/python bench/browser_latency.py
     .venv/bin/python bench/browser_latency.py --clicks 10 --moves 10 --cold-starts 1   # a smoke run
@@ -51,7 +54,9 @@ PAGES = ("Train", "Latent map", "Explore", "Reparameterization", "Encode")
 # (load event, then the next animation frame), the last pointerup, and the times of the
 # websocket frames, so a wait can be split into browser / server / browser.
 INIT_JS = """(() => {
-    const lat = window.__lat = {up: null, shown: {}, sent: [], recv: []};
+    const lat = window.__lat = {up: null, shown: {}, sent: [], recv: [], waiters: []};
+    // a promise of the next new image whose st.image caption holds `caption` (src != old)
+    lat.expect = (caption, old) => new Promise(resolve => lat.waiters.push({caption, old, resolve}));
     const Socket = window.WebSocket;
     window.WebSocket = function (...args) {
         const ws = new Socket(...args);
@@ -66,7 +71,14 @@ INIT_JS = """(() => {
         const src = img.src;
         if (!src || src in lat.shown) return;
         const done = () => requestAnimationFrame(() => {
-            if (!(src in lat.shown)) lat.shown[src] = performance.now();
+            if (src in lat.shown) return;
+            lat.shown[src] = performance.now();
+            const box = img.closest('[data-testid="stImage"]'), caption = box ? box.textContent : "";
+            lat.waiters = lat.waiters.filter(w => {
+                const hit = src !== w.old && caption.includes(w.caption);
+                if (hit) w.resolve(src);
+                return !hit;
+            });
         });
         if (img.complete && img.naturalWidth > 0) done(); else img.addEventListener('load', done, {once: true});
     };
@@ -115,13 +127,17 @@ class Samples:
     split: list[list[float]] = field(default_factory=list)
 
 
+WAIT_JS = """() => Promise.race([window.__lat.pending, new Promise((_, reject) =>
+    setTimeout(() => reject(new Error('no new image within 30 s')), 30000))])"""
+
+
 def timed_change(page: Page, act: Callable[[], None], old: str | None, caption: str, samples: Samples | None) -> str:
     """Do `act`, wait for the image with `caption` to change; record the times in `samples`."""
+    page.evaluate("([caption, old]) => { window.__lat.pending = window.__lat.expect(caption, old); }", [caption, old])
     t0 = time.perf_counter()
     act()
-    new = wait_image_change(page, old, caption, timeout_ms=30_000)
+    new = str(page.evaluate(WAIT_JS))
     python_ms = 1000 * (time.perf_counter() - t0)
-    page.wait_for_function("(src) => src in window.__lat.shown", arg=new)
     if samples is not None:
         samples.in_page.append(page.evaluate("(src) => window.__lat.shown[src] - window.__lat.up", new))
         samples.python.append(python_ms)
