@@ -295,7 +295,7 @@ def interpolation_tab(ckpt: Checkpoint, codes: Codes | None, small_map: SmallMap
     for col, name in zip(st.columns(2), ("From", "To")):
         with col:
             st.markdown(f"**{name}**")
-            if st.toggle("The current point (Sliders tab)", key=f"interp_{name.lower()}_current"):
+            if st.toggle("The current point (Sliders view)", key=f"interp_{name.lower()}_current"):
                 ends.append(_current_point(ckpt))
                 continue
             with st.container(horizontal=True):  # two different images to start with
@@ -339,7 +339,7 @@ def traversal_tab(ckpt: Checkpoint, codes: Codes | None) -> None:
     rows = traversal_rows(_current_point(ckpt), dims, center, scale, steps, TRAVERSAL_WIDTH)
     images = enlarge_to(decode_latents(ckpt.model, rows), STRIP_PX)
     st.caption(
-        "Each row moves one dimension over ± 3 sd and keeps the others at the current point (Sliders tab). "
+        "Each row moves one dimension over ± 3 sd and keeps the others at the current point (Sliders view). "
         + ("Data range: the sd of that dimension's mu over the data, so a dimension the model does not use "
            "barely moves." if span == RANGE_DATA else "Prior range: the prior's sd of 1 for every dimension.")
     )
@@ -354,7 +354,7 @@ def manifold_tab(ckpt: Checkpoint) -> None:
     if ckpt.config.latent_dim != 2:
         st.info(
             f"The manifold grid needs a 2-D latent space; this model has {ckpt.config.latent_dim} dimensions. "
-            "Pick a 2-D model in the sidebar, or use the Traversal tab."
+            "Pick a 2-D model in the sidebar, or use the Traversal view."
         )
         return
     n = st.slider("Grid size", 5, 30, 15, key="grid_n")
@@ -370,7 +370,7 @@ def manifold_tab(ckpt: Checkpoint) -> None:
 
 
 def load_inputs(ckpt: Checkpoint) -> tuple[Codes | None, SmallMap | None]:
-    """What every tab needs of the model's data, from the per-model caches."""
+    """What every view needs of the model's data, from the per-model caches."""
     codes = _load_codes(ckpt)
     if codes is None:
         return None, None

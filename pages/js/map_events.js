@@ -77,7 +77,7 @@ function createHover(size) {
   const onHover = (event) => {
     const point = event.points && event.points[0];
     const custom = point && point.customdata;
-    if (custom === undefined || custom === null) return s.hide();  // the click grid, not a code
+    if (custom === undefined || custom === null) return s.hide();  // a point without an index is not a code
     const index = Number(typeof custom === "object" ? custom[0] : custom);
     s.want = index;
     s.caption.textContent = `${point.data.name} · #${index}`;
