@@ -26,6 +26,10 @@ def test_click_empty_space_then_a_point_decodes_each_time(page: Page, app_url: s
     plot_area.wait_for()
     assert image_srcs(page) == []  # nothing decoded before a click
 
+    # plotly redraws the whole map on a relayout (a double click resets the zoom): clicks must not cause one
+    page.evaluate("""() => { const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+        window.__relayouts = 0;
+        gd.on('plotly_relayout', (change) => { if (Object.keys(change || {}).length) window.__relayouts += 1; }); }""")
     box = plot_area.bounding_box()
     page.mouse.click(box["x"] + 0.95 * box["width"], box["y"] + 0.05 * box["height"])  # a corner: no data there
     empty = wait_image_change(page, None)
@@ -44,5 +48,6 @@ def test_click_empty_space_then_a_point_decodes_each_time(page: Page, app_url: s
     assert image_bytes(page, on_point) != empty_png
     wait_idle(page)
     assert no_exception(page)
+    assert page.evaluate("() => window.__relayouts") == 0
     page.mouse.move(box["x"] + 2, box["y"] + 2)  # no hover label in the picture
     screenshot(page, "latent_map")
