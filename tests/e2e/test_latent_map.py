@@ -1,6 +1,8 @@
 """Latent map: a click on empty space, then on a data point, each decodes a new image."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page
 
@@ -19,6 +21,14 @@ POINT_XY = """([name, idx]) => {
 }"""
 
 
+# Map coordinates of a page position on the map (plotly's own axis transforms).
+SPOT_XY = """([x, y]) => {
+    const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+    const fl = gd._fullLayout, r = gd.querySelector('.nsewdrag').getBoundingClientRect();
+    return [fl.xaxis.p2l(x - r.left), fl.yaxis.p2l(y - r.top)];
+}"""
+
+
 def test_click_empty_space_then_a_point_decodes_each_time(page: Page, app_url: str) -> None:
     open_app(page, app_url)
     go_to(page, "Latent map")
@@ -31,12 +41,17 @@ def test_click_empty_space_then_a_point_decodes_each_time(page: Page, app_url: s
         window.__relayouts = 0;
         gd.on('plotly_relayout', (change) => { if (Object.keys(change || {}).length) window.__relayouts += 1; }); }""")
     box = plot_area.bounding_box()
-    page.mouse.click(box["x"] + 0.95 * box["width"], box["y"] + 0.05 * box["height"])  # a corner: no data there
+    corner = (box["x"] + 0.95 * box["width"], box["y"] + 0.05 * box["height"])  # no data there
+    page.mouse.click(*corner)
     empty = wait_image_change(page, None)
     empty_png = image_bytes(page, empty)  # now: the server forgets an image once a rerun replaces it
     page.get_by_text("decoded at").first.wait_for()
     wait_idle(page)
     assert len(image_srcs(page)) == 1  # only the decoded spot: no data point was hit
+    spot = page.evaluate(SPOT_XY, list(corner))
+    caption = page.locator(f'{MAIN} [data-testid="stImageCaption"]', has_text="decoded at").first.inner_text()
+    decoded = [float(v) for v in re.findall(r"-?\d+\.\d+", caption)[:2]]
+    assert decoded == pytest.approx(spot, abs=0.006)  # the exact spot, not a grid cell's centre
 
     x, y = page.evaluate(POINT_XY, ["3", 5])
     page.mouse.move(x, y)
@@ -51,3 +66,13 @@ def test_click_empty_space_then_a_point_decodes_each_time(page: Page, app_url: s
     assert page.evaluate("() => window.__relayouts") == 0
     page.mouse.move(box["x"] + 2, box["y"] + 2)  # no hover label in the picture
     screenshot(page, "latent_map")
+
+    # a drag is plotly's box zoom, not a click: the map zooms and nothing new is decoded
+    page.mouse.move(box["x"] + 0.3 * box["width"], box["y"] + 0.3 * box["height"])
+    page.mouse.down()
+    page.mouse.move(box["x"] + 0.6 * box["width"], box["y"] + 0.6 * box["height"], steps=5)
+    page.mouse.up()
+    page.wait_for_function("() => window.__relayouts === 1")
+    page.wait_for_timeout(500)
+    wait_idle(page)
+    assert image_srcs(page, "decoded at") == [on_point]
