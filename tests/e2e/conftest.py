@@ -61,8 +61,7 @@ def start_server(user_dir: Path, wait: bool = True) -> tuple[subprocess.Popen, s
     cmd = [
         sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
         "--server.address", "127.0.0.1", "--server.port", str(port),
-        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-    ]
+    ]  # the rest (no usage stats, no file watcher) comes from .streamlit/config.toml, as for users
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     if wait:
