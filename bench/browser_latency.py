@@ -16,8 +16,8 @@ loaded (a MutationObserver sees the new src; the img's load event, then
 requestAnimationFrame). Python waits for that moment on a promise the page resolves, not
 by polling: Playwright's wait_for_function runs its check on every animation frame, and a
 check that reads a caption's innerText forces a layout per frame on the very main thread
-being timed. The same interval seen from Python (mouse
-call to the promise) is printed beside it; it adds Playwright's round trips.
+being timed. The same interval seen from Python (mouse call to the promise) is printed
+beside it; it adds Playwright's round trips.
 
     .venv/bin/python bench/browser_latency.py
     .venv/bin/python bench/browser_latency.py --clicks 10 --moves 10 --cold-starts 1   # a smoke run
