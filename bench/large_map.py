@@ -124,10 +124,10 @@ def build_big_checkpoint(user_dir: Path) -> Path:
         labels.append(data.labels)
     codes = LatentCodes(torch.from_numpy(np.concatenate(mus)), torch.from_numpy(np.concatenate(log_vars)),
                         torch.cat(labels))
-    meta = {k: v for k, v in ckpt.metadata.items() if k not in ("model", "n_codes", "versions", "format")}
+    meta = {k: v for k, v in ckpt.metadata.to_dict().items() if k not in ("model", "n_codes", "versions", "format")}
     meta["dataset"] = "MNIST test split ×10 (jittered copies)"
-    meta["train"] = {**meta.get("train", {}), "dataset": "idx", "data_dir": None}  # its images are not on disk
-    return save_checkpoint(user_dir / BIG, ckpt.model, meta, codes)
+    meta["train"] = {**(meta["train"] or {}), "dataset": "idx", "data_dir": None}  # its images are not on disk
+    return save_checkpoint(user_dir / BIG, ckpt.model, meta, codes, overwrite=True)
 
 
 # ---------------------------------------------------------------- 1-3. fits and the disk cache

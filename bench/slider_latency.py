@@ -79,7 +79,7 @@ def stage_times(model_name: str, moves: list[tuple[int, float]]) -> dict[str, li
     ckpt = load_checkpoint(REPO / "checkpoints" / model_name)
     mu, log_var, labels = (t.numpy() for t in (ckpt.codes.mu, ckpt.codes.log_var, ckpt.codes.labels))
     d = ckpt.config.latent_dim
-    codes = Codes(mu, labels, tuple(ckpt.metadata["class_names"]), rank_dims(mu, log_var))
+    codes = Codes(mu, labels, ckpt.metadata.class_names, rank_dims(mu, log_var))
     projection = fit_projection(codes.mu, small_map_method(d))
     small_map = SmallMap(projection, map_background(codes.mu, codes.labels, len(codes.class_names), projection))
     layout = LayoutConfig(width=IMAGE_PX)

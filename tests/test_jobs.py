@@ -84,9 +84,9 @@ def test_stop_keeps_the_best_model_and_saves_it_with_codes(digits: ImageData, tm
     path = job.save("stopped run", tmp_path)
     assert path == tmp_path / "stopped-run.safetensors"
     ckpt = load_checkpoint(path)
-    assert ckpt.metadata["stopped_early"] and ckpt.metadata["epochs_trained"] == len(job.epochs())
+    assert ckpt.metadata.stopped_early and ckpt.metadata.epochs_trained == len(job.epochs())
     assert ckpt.codes is not None and ckpt.codes.mu.shape == (len(digits), 2)
-    assert ckpt.metadata["final"]["test_loss"] == pytest.approx(min(m.test_loss for m in job.epochs()))
+    assert ckpt.metadata.final.test_loss == pytest.approx(min(m.test_loss for m in job.epochs()))
 
 
 def test_a_stop_in_the_first_epoch_keeps_the_weights_trained_so_far(tmp_path: Path) -> None:

@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checkpoints import checkpoint_paths
 from .config import ModelConfig, TrainConfig
 from .data import DataError, ImageData, load_dataset
 from .inference import decode_latents, encode_images
@@ -255,20 +254,18 @@ class TrainingJob:
         mu, _ = encode_images(model.eval(), images)
         return np.stack([images[:, 0].numpy(), decode_latents(model, mu)])
 
-    def save(self, name: str, folder: str | Path, overwrite: bool = False) -> Path:
+    def save(self, name: str, folder: str | Path, overwrite: bool = False, expected_version: str | None = None) -> Path:
         """Save the best model so far (with its codes) as folder/NAME; returns the weights path.
 
         `name` is sanitised (ValueError if nothing usable is left); an existing checkpoint of
-        that name raises FileExistsError unless `overwrite`.
+        that name raises CheckpointExistsError unless `overwrite` (and, with `expected_version`,
+        unless it is still the one of that version: see `save_checkpoint`).
         """
-        stem = sanitize_checkpoint_name(name)
-        path = Path(folder) / stem
-        if not overwrite and any(p.exists() for p in checkpoint_paths(path)):
-            raise FileExistsError(f"A checkpoint named {stem!r} already exists.")
+        path = Path(folder) / sanitize_checkpoint_name(name)
         with self._lock:
             if self._trainer is None or not math.isfinite(self._trainer.best_test_loss):
                 raise ValueError("There is no model to save yet: let the training run for a moment first.")
-            return self._trainer.save(path)
+            return self._trainer.save(path, overwrite=overwrite, expected_version=expected_version)
 
 
 class JobRegistry:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoints import _atomic_write
+from .checkpoints import atomic_write
 from .projection import (
     TSNE_EARLY_ITER, TSNE_ITER, LinearProjection, Method, Progress, Projection, TSNEProjection, fit_projection,
     tsne_projection,
@@ -107,7 +107,7 @@ def save_map(path: Path, projection: Projection) -> bool:
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     try:
-        _atomic_write(path, buffer.getvalue())
+        atomic_write(path, buffer.getvalue())
     except OSError as err:
         logger.info("map not kept on disk (%s): %s; it stays in memory only", path, err.strerror or err)
         return False

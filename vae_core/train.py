@@ -65,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 else:
                     bar.update(1)
         if dist.is_main:
-            path = trainer.save(args.out)
+            path = trainer.save(args.out, overwrite=True)  # --out names the file to (re)write
             state_path.unlink(missing_ok=True)  # finished: nothing left to resume
             best = trainer.metadata()["final"]
             print(f"saved {path} (best test loss {best['test_loss']:.3f} nats/image at epoch {best['best_epoch']})")

@@ -249,18 +249,28 @@ class Trainer:
         )
 
     def restore(self, state: TrainingState) -> None:
-        """Continue from a saved state; the configs must describe the same run."""
+        """Continue from a saved state; the configs must describe the same run. A state that
+        does not fit (crafted or from another version) raises CheckpointError, nothing else."""
+        try:
+            self._restore(state)
+        except CheckpointError:
+            raise
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError):
+            raise CheckpointError("the saved run's state is damaged or incomplete: start afresh without --resume") from None
+
+    def _restore(self, state: TrainingState) -> None:
         if ModelConfig.from_dict(state.info["model"]) != self.model_config:
             raise CheckpointError("the saved run trained a different model: start afresh without --resume")
         saved_train = TrainConfig.from_dict(state.info["train"])
         if dataclasses.replace(saved_train, epochs=self.train_config.epochs) != self.train_config:
             raise CheckpointError("the saved run used other training settings: only --epochs may change on resume")
+        build_model(self.model_config).load_state_dict(state.best)  # checks the best weights fit, before any change
         self.model.load_state_dict(state.model)
         self.optimizer.load_state_dict(state.optimizer)
         self.best_state = {k: v.to(self.device) for k, v in state.best.items()}
         for name, gen in self._rng.items():
             gen.set_state(state.rng[name])
-        self.best_test_loss = state.info["best_test_loss"]
+        self.best_test_loss = float(state.info["best_test_loss"])
         self.history = [EpochMetrics(**m) for m in state.info["history"]]
 
     def best_model(self) -> VAE:
@@ -289,11 +299,16 @@ class Trainer:
             },
         }
 
-    def save(self, path: str | Path, with_codes: bool = True) -> Path:
-        """Save the best model; with its codes of the whole data set for offline maps."""
+    def save(
+        self, path: str | Path, with_codes: bool = True, *, overwrite: bool = False, expected_version: str | None = None,
+    ) -> Path:
+        """Save the best model; with its codes of the whole data set for offline maps.
+        `overwrite` and `expected_version` as `save_checkpoint` takes them."""
         model = self.best_model()
         codes = None
         if with_codes:
             mu, log_var = encode_all(model, self.data.images if isinstance(self.data, ImageData) else self.data)
             codes = LatentCodes(mu, log_var, self.data.labels)
-        return save_checkpoint(path, model, self.metadata(), codes)
+        return save_checkpoint(
+            path, model, self.metadata(), codes, overwrite=overwrite, expected_version=expected_version,
+        )
