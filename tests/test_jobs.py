@@ -13,7 +13,7 @@ import torch
 from vae_core import DataError, ImageData, ModelConfig, TrainConfig, load_checkpoint
 from vae_core.data import load_digits_data
 from vae_core.jobs import (
-    TRAIN_THREADS, JobLimitError, JobRegistry, JobState, TrainingJob, data_folder, limit_this_thread,
+    TRAIN_THREADS, JobLimitError, JobRegistry, JobState, StopReason, TrainingJob, data_folder, limit_this_thread,
 )
 from vae_core.training import Trainer
 
@@ -162,23 +162,73 @@ def test_an_internal_error_is_logged_not_shown(digits: ImageData, monkeypatch: p
     assert "shape mismatch" in caplog.text
 
 
-def test_registry_finds_jobs_limits_concurrency_and_forgets(digits: ImageData) -> None:
+def test_registry_finds_jobs_limits_concurrency_and_forgets_only_what_is_safe(digits: ImageData, tmp_path: Path) -> None:
     jobs = JobRegistry(max_running=1, max_kept=1)
-    long = jobs.start(TINY, TrainConfig(epochs=1000), digits)
+    long = jobs.start(TINY, TrainConfig(epochs=1000), digits, owner="a")
     assert jobs.get(long.id) is long and jobs.get("nope") is None and jobs.get(None) is None
     with pytest.raises(JobLimitError, match="already training"):
-        jobs.start(TINY, TrainConfig(epochs=1), digits)
-    jobs.remove(long.id)
+        jobs.start(TINY, TrainConfig(epochs=1), digits, owner="b")
+    jobs.discard(long.id, "a")
     assert jobs.get(long.id) is None
     _finished(long)
-    assert long.state is JobState.STOPPED  # removing stops it
-    first = _finished(jobs.start(TINY, TrainConfig(epochs=1), digits))
-    second = jobs.start(TINY, TrainConfig(epochs=1), digits)
-    assert jobs.get(first.id) is first  # the one finished job is kept...
+    assert long.state is JobState.STOPPED  # discarding stops it
+    unsaved = _finished(jobs.start(TINY, TrainConfig(epochs=1), digits, owner="a"))
+    for owner in "bcd":  # other sessions' jobs end, are saved, and come and go
+        job = _finished(jobs.start(TINY, TrainConfig(epochs=1), digits, owner=owner))
+        job.save(owner, tmp_path)
+    assert jobs.get(unsaved.id) is unsaved and unsaved.unsaved  # never pushed out while unsaved
+    assert {s.owner for s in jobs.summaries()} == {"a", "c", "d"}  # saved ones beyond max_kept go, oldest first
+
+
+def test_a_job_stops_at_its_time_limit_and_keeps_its_model(tmp_path: Path) -> None:
+    jobs = JobRegistry(time_limit_s=1.0)
+    job = _finished(jobs.start(TINY, TrainConfig(epochs=1000), _noise(4000), owner="a"))
+    assert job.state is JobState.STOPPED and job.stop_reason is StopReason.TIME_LIMIT
+    assert job.unsaved and load_checkpoint(job.save("limited", tmp_path)).config == job.model_config
+
+
+def test_only_the_owner_stops_and_everyone_sees_progress(digits: ImageData) -> None:
+    jobs = JobRegistry()
+    job = jobs.start(TINY, TrainConfig(epochs=1000), digits, owner="a")
+    _wait_until(lambda: job.progress().fraction > 0)
+    [summary] = jobs.summaries()
+    assert summary.owner == "a" and summary.state is JobState.RUNNING and summary.progress.fraction > 0
+    assert summary.label == "digits · MLP · latent 2"
+    with pytest.raises(PermissionError):
+        jobs.stop(job.id, "b")
+    with pytest.raises(PermissionError):
+        jobs.discard(job.id, "b")
+    assert job.running
+    jobs.stop(job.id, "a")
+    assert _finished(job).stop_reason is StopReason.OWNER and jobs.get(job.id) is job
+
+
+def test_jobs_of_a_gone_owner_are_stopped_after_the_grace_period_and_kept_as_drafts(
+    digits: ImageData, tmp_path: Path,
+) -> None:
+    alive = {"a", "b"}
+    jobs = JobRegistry(grace_s=0.5, check_every_s=0.1, is_alive=alive.__contains__, drafts_dir=tmp_path / "drafts")
+    running = jobs.start(TINY, TrainConfig(epochs=1000), digits, owner="a")
+    ended = _finished(jobs.start(TINY, TrainConfig(epochs=1), digits, owner="b"))
+    _wait_until(lambda: running.progress().fraction > 0)
+    alive.clear()  # both tabs closed
+    time.sleep(0.2)
+    assert running.running, "a short absence (a reconnect) stops nothing"
+    _finished(running)
+    assert running.stop_reason is StopReason.OWNER_GONE
+    _wait_until(lambda: jobs.get(running.id) is None and jobs.get(ended.id) is None)
+    drafts = sorted(p.name for p in (tmp_path / "drafts").glob("*.safetensors"))
+    assert drafts == sorted(f"draft-digits-2d-{j.id[:8]}.safetensors" for j in (running, ended))
+    assert all(load_checkpoint(tmp_path / "drafts" / name).config == TINY for name in drafts)
+
+
+def test_a_new_run_keeps_the_owners_unsaved_model_as_a_draft(digits: ImageData, tmp_path: Path) -> None:
+    jobs = JobRegistry(drafts_dir=tmp_path)
+    first = _finished(jobs.start(TINY, TrainConfig(epochs=1), digits, owner="a"))
+    second = jobs.start(TINY, TrainConfig(epochs=1), digits, owner="a")
+    assert jobs.get(first.id) is None and first.saved_as == tmp_path / f"draft-digits-2d-{first.id[:8]}.safetensors"
+    assert load_checkpoint(first.saved_as).config == TINY
     _finished(second)
-    third = jobs.start(TINY, TrainConfig(epochs=1), digits)
-    assert jobs.get(first.id) is None and jobs.get(second.id) is second  # ...until more finish: oldest goes
-    _finished(third)
 
 
 def test_data_folder_says_what_is_wrong(tmp_path: Path) -> None:
