@@ -1,6 +1,8 @@
 """vae_core.projection: the maps, and the way back from a map position to a latent point."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -155,3 +157,29 @@ def test_decode_at_gives_an_image_that_follows_the_click() -> None:
     np.testing.assert_allclose(z, pca.origin)
     _, moved = decode_at(model, pca, np.array([3.0, -3.0]))
     assert np.abs(moved - image).max() > 1e-3
+
+
+def test_a_job_nobody_holds_any_more_is_cancelled() -> None:
+    job = ProjectionJob(blobs(n_per=400, d=8), "tsne", perplexity=30)
+    job.hold()
+    job.release()
+    assert job.wait(10) and job.cancelled and job.projection is None and "cancelled" in (job.error or "")
+
+
+def test_t_sne_fits_take_turns_and_a_queued_one_is_cancelled_without_running() -> None:
+    import vae_core.projection as projection
+
+    codes = blobs(n_per=200, d=8)
+    jobs = [ProjectionJob(codes, "tsne", perplexity=20, seed=s) for s in range(3)]
+    for job in jobs:
+        job.hold()
+    overlapping = 0
+    while not all(j.done for j in jobs[:2]):
+        fitting = [j for j in jobs if 0 < j.fraction < 1]
+        overlapping = max(overlapping, len(fitting))
+        if jobs[0].done and not jobs[2].done:
+            jobs[2].release()  # superseded while it waits for its turn
+        time.sleep(0.005)
+    assert overlapping <= projection.MAX_CONCURRENT_FITS
+    assert jobs[2].wait(10) and jobs[2].cancelled and jobs[2].fraction == 1.0
+    assert all(j.projection is not None for j in jobs[:2])
