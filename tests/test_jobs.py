@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from pathlib import Path
@@ -13,7 +14,8 @@ import torch
 from vae_core import DataError, ImageData, ModelConfig, TrainConfig, load_checkpoint
 from vae_core.data import load_digits_data
 from vae_core.jobs import (
-    TRAIN_THREADS, JobLimitError, JobRegistry, JobState, StopReason, TrainingJob, data_folder, limit_this_thread,
+    TRAIN_THREADS, JobLimitError, JobRegistry, JobState, StopReason, TrainingJob, data_folder, data_roots,
+    limit_this_thread,
 )
 from vae_core.training import Trainer
 
@@ -231,15 +233,25 @@ def test_a_new_run_keeps_the_owners_unsaved_model_as_a_draft(digits: ImageData, 
     _finished(second)
 
 
-def test_data_folder_says_what_is_wrong(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="Enter the path"):
+def test_data_folder_accepts_only_folders_under_the_data_roots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "data"
+    (root / "mnist").mkdir(parents=True)
+    (root / "file.gz").write_bytes(b"x")
+    (root / "escape").symlink_to(tmp_path)
+    monkeypatch.setenv("VAE_EXPLORER_DATA_ROOTS", f"{root}{os.pathsep}{tmp_path / 'other'}")
+    assert data_roots() == (root.resolve(), (tmp_path / "other").resolve())
+    with pytest.raises(DataError, match="Enter the path of a folder under"):
         data_folder("  ")
     with pytest.raises(DataError, match="There is no folder"):
-        data_folder(str(tmp_path / "missing"))
-    (tmp_path / "file.gz").write_bytes(b"x")
+        data_folder(str(root / "missing"))
     with pytest.raises(DataError, match="is a file"):
-        data_folder(str(tmp_path / "file.gz"))
-    assert data_folder(f"  {tmp_path}  ") == tmp_path
+        data_folder(str(root / "file.gz"))
+    assert data_folder(f"  {root / 'mnist'}  ") == (root / "mnist").resolve()
+    assert data_folder("mnist") == (root / "mnist").resolve()  # relative: under a root
+    outside = ["/etc/shadow", "/root/.ssh", "/nonexistent", str(root / ".." / ".."), str(root / "escape"), "../.."]
+    for text in outside:  # one answer whether it exists or not: nothing is learnt about the file system
+        with pytest.raises(DataError, match=r"^Only folders under .* can be used here\.$"):
+            data_folder(text)
 
 
 def test_limiting_a_thread_leaves_the_other_threads_alone() -> None:

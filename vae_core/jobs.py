@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import time
 import uuid
@@ -35,6 +36,8 @@ from .training import EpochMetrics, StepMetrics, Trainer, evaluate
 
 logger = logging.getLogger(__name__)
 
+REPO = Path(__file__).resolve().parents[1]
+DATA_ROOTS_ENV = "VAE_EXPLORER_DATA_ROOTS"
 MAX_CURVE_POINTS = 400  # per-step points kept for the curves; steps are averaged in windows
 TRAIN_THREADS = 1  # intra-op threads of a training thread (see the module docstring)
 
@@ -65,18 +68,42 @@ class Progress:
     epochs: int
 
 
-def data_folder(text: str) -> Path:
-    """The folder a user typed for their IDX files, or DataError saying what is wrong with it."""
+def data_roots() -> tuple[Path, ...]:
+    """The folders whose subfolders a visitor may name as data: VAE_EXPLORER_DATA_ROOTS (paths
+    separated by the OS's path separator, ':' on Linux), else the repository's data/ and ../shared/data."""
+    text = os.environ.get(DATA_ROOTS_ENV, "")
+    roots = [Path(p) for p in text.split(os.pathsep) if p.strip()] or [REPO / "data", REPO.parent / "shared" / "data"]
+    return tuple(root.expanduser().resolve() for root in roots)
+
+
+def data_folder(text: str, roots: tuple[Path, ...] | None = None) -> Path:
+    """The folder a user typed for their IDX files, or DataError saying what is wrong with it.
+
+    Only folders under `roots` (default `data_roots()`) are accepted, checked on the real path
+    (links and '..' followed) before anything else, so the answer says nothing about the rest of
+    the file system. A relative path is taken under each root in turn.
+    """
     text = text.strip()
+    roots = data_roots() if roots is None else roots
+    where = ", ".join(str(root) for root in roots)
     if not text:
-        raise DataError("Enter the path of a folder on this machine that holds IDX files "
+        raise DataError(f"Enter the path of a folder under {where} that holds IDX files "
                         "(e.g. train-images-idx3-ubyte.gz).")
-    path = Path(text).expanduser()
-    if not path.exists():
-        raise DataError(f"There is no folder at {path}: check the path.")
-    if not path.is_dir():
-        raise DataError(f"{path} is a file, not a folder: enter the folder that holds the IDX files.")
-    return path
+    typed = Path(text).expanduser()
+    candidates = [typed] if typed.is_absolute() else [root / typed for root in roots]
+    for candidate in candidates:
+        try:
+            path = candidate.resolve()
+        except (OSError, RuntimeError):  # a link loop, an unreadable part of the path
+            continue
+        if not any(path.is_relative_to(root) for root in roots):
+            continue
+        if path.is_dir():
+            return path
+        if path.exists():
+            raise DataError(f"{text} is a file, not a folder: enter the folder that holds the IDX files.")
+        raise DataError(f"There is no folder {text} under {where}: check the path.")
+    raise DataError(f"Only folders under {where} can be used here.")
 
 
 def limit_this_thread(n_threads: int) -> None:
