@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 from safetensors import safe_open
@@ -61,6 +62,7 @@ def test_round_trip_is_bit_exact_and_typed(saved: Path) -> None:
     assert ckpt.metadata.class_names == tuple(META["class_names"]) and ckpt.metadata.likelihood == "bce"
     assert ckpt.metadata.image_shape == (1, 8, 8) and ckpt.metadata.beta is None
     assert ckpt.codes is not None and ckpt.codes.labels.tolist() == list(range(10))
+    assert ckpt.codes.mu.dtype == ckpt.codes.log_var.dtype == np.float32 and ckpt.codes.labels.dtype == np.int64
     assert not ckpt.model.training
 
 

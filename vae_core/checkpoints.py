@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as save_safetensors
@@ -62,13 +63,27 @@ class CheckpointExistsError(CheckpointError, FileExistsError):
     """The name is taken (or was replaced since it was looked at): overwrite it or pick another."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LatentCodes:
-    """q(z|x) of every image of a data set: mu, log_var (N, D) and labels (N,)."""
+    """q(z|x) of every image of a data set, as NumPy arrays: mu and log_var (N, D) float32,
+    labels (N,) int64. Tensors (on any device) or arrays are accepted and converted."""
 
-    mu: Tensor
-    log_var: Tensor
-    labels: Tensor
+    mu: np.ndarray
+    log_var: np.ndarray
+    labels: np.ndarray
+
+    def __post_init__(self) -> None:
+        for name, dtype in (("mu", np.float32), ("log_var", np.float32), ("labels", np.int64)):
+            value = getattr(self, name)
+            if isinstance(value, Tensor):
+                value = value.detach().cpu().numpy()
+            object.__setattr__(self, name, np.asarray(value, dtype=dtype))
+        n = len(self.labels)
+        if self.mu.ndim != 2 or self.mu.shape != self.log_var.shape or self.mu.shape[0] != n or self.labels.ndim != 1:
+            raise ValueError(f"codes of shapes {self.mu.shape}, {self.log_var.shape} and labels {self.labels.shape}")
+
+    def __len__(self) -> int:
+        return len(self.labels)
 
 
 @dataclass(frozen=True)
@@ -178,14 +193,14 @@ def save_checkpoint(
     tensors = {_MODEL_PREFIX + k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     if codes is not None:
         # float16 halves the file; a map needs no more than ~3 significant digits
-        tensors[_CODES_PREFIX + "mu"] = codes.mu.detach().cpu().half().contiguous()
-        tensors[_CODES_PREFIX + "log_var"] = codes.log_var.detach().cpu().half().contiguous()
-        tensors[_CODES_PREFIX + "labels"] = codes.labels.detach().cpu().to(torch.int16).contiguous()
+        tensors[_CODES_PREFIX + "mu"] = torch.from_numpy(codes.mu).half().contiguous()
+        tensors[_CODES_PREFIX + "log_var"] = torch.from_numpy(codes.log_var).half().contiguous()
+        tensors[_CODES_PREFIX + "labels"] = torch.from_numpy(codes.labels).to(torch.int16).contiguous()
     description = {
         "format": FORMAT,
         **(metadata or {}),
         "model": model.config.to_dict(),
-        "n_codes": 0 if codes is None else int(codes.mu.shape[0]),
+        "n_codes": 0 if codes is None else len(codes),
         "versions": {"torch": torch.__version__.split("+")[0], "vae_explorer": _package_version()},
     }
     CheckpointMeta.from_dict(json.loads(json.dumps(description)), weights_path.name)
@@ -331,10 +346,8 @@ def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> Che
     model.load_state_dict(state, strict=True)  # names and shapes were checked from the header
     codes = None
     if _CODES_PREFIX + "mu" in tensors:
-        codes = LatentCodes(
-            tensors[_CODES_PREFIX + "mu"].float(), tensors[_CODES_PREFIX + "log_var"].float(),
-            tensors[_CODES_PREFIX + "labels"].long(),
-        )
+        codes = LatentCodes(tensors[_CODES_PREFIX + "mu"], tensors[_CODES_PREFIX + "log_var"],
+                            tensors[_CODES_PREFIX + "labels"])
     return Checkpoint(model.to(device).eval(), meta.model, meta, codes, weights_path)
 
 
