@@ -1,5 +1,6 @@
-"""Streamlit glue shared by every page: the cached model loader, the model picker, and
-the latent point handed from one page to another. No VAE logic lives here."""
+"""Cached loaders: models, data sets, their codes and maps, and the training jobs. Each is
+keyed on everything it depends on (a checkpoint's path and modification time) and shared by
+all sessions, so callers must never mutate what they get."""
 from __future__ import annotations
 
 import os
@@ -9,27 +10,20 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from vae_core import Checkpoint, CheckpointError, DataError, ImageData, list_checkpoints, load_checkpoint, load_dataset
+import torch
+
+from vae_core import Checkpoint, DataError, ImageData, list_checkpoints, load_checkpoint, load_dataset
 from vae_core.inference import encode_images
+from vae_core.jobs import JobRegistry
 from vae_core.map_cache import MapCache
+from vae_core.posterior import Evidence, Extent, GridPosterior, evidence, grid_posterior, posterior_moments, window_around
 from vae_core.projection import Method, Projection, ProjectionJob
+from vae_core.reparam import RunningKL, mc_kl_running
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_DIR = REPO / "checkpoints"
 DEFAULT_MODEL = "mnist-conv-2d"  # its prior samples look like digits; the 8x8 ones read as pixel mush
 MNIST_DIR = REPO.parent / "shared" / "data" / "mnist"
-
-CHECKPOINT_KEY = "_checkpoint"  # the Checkpoint app.py's picker loaded for this run
-MODEL_KEY = "model_path"  # selectbox key: the chosen checkpoint's weights path (str)
-LATENT_KEY = "latent_z"  # list[float]: the point the Explore page starts from
-LATENT_SOURCE_KEY = "latent_source"  # str: where that point came from, for the caption
-SELECT_NEXT_KEY = "select_model_next"  # str: a weights path the picker selects on its next draw
-
-# Draws on a plotly map in the browser (pages/js/map_events.js): a marker, the hovered point's
-# image, clicks. One registration for every page that mounts it (Latent map, Explore).
-map_events = st.components.v2.component(
-    "vae_explorer.map_events", js=(Path(__file__).parent / "js" / "map_events.js").read_text(encoding="utf-8"),
-)
 
 
 def user_dir() -> Path:
@@ -49,6 +43,12 @@ def available_models() -> dict[str, dict[str, Any]]:
     return {str(path): meta for path, meta in list_checkpoints(SHIPPED_DIR, user_dir())}
 
 
+@st.cache_resource
+def job_registry() -> JobRegistry:
+    """One registry per server: jobs outlive page visits, reloads and other sessions' reruns."""
+    return JobRegistry()
+
+
 @st.cache_resource(show_spinner="Loading model…", max_entries=8)
 def _load(path: str, mtime_ns: int) -> Checkpoint:
     """Shared by all sessions: never train or mutate the returned model."""
@@ -58,6 +58,11 @@ def _load(path: str, mtime_ns: int) -> Checkpoint:
 def load_model(path: str) -> Checkpoint:
     """The cached checkpoint, keyed on its path and modification time."""
     return _load(path, Path(path).stat().st_mtime_ns)
+
+
+def model_id(ckpt: Checkpoint) -> tuple[str, int]:
+    """What a per-model cache is keyed on: the weights' path and modification time."""
+    return str(ckpt.path), ckpt.path.stat().st_mtime_ns
 
 
 @st.cache_resource(show_spinner="Loading data…", max_entries=4)
@@ -102,65 +107,15 @@ def _codes(path: str, mtime_ns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 def model_codes(ckpt: Checkpoint) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(mu, log_var, labels) of the model's data set: stored codes, else encoded once."""
-    return _codes(str(ckpt.path), ckpt.path.stat().st_mtime_ns)
+    return _codes(*model_id(ckpt))
 
 
-def model_label(meta: dict[str, Any], path: str) -> str:
-    m = meta["model"]
-    return f"{Path(path).stem} · {meta.get('dataset', '?')} · {m['arch']} · {m['latent_dim']}-d"
-
-
-def model_picker() -> Checkpoint | None:
-    """Sidebar: choose a model and show its card. Returns None (with a message) if none loads."""
-    models = available_models()
-    if not models:
-        st.sidebar.error("No models found. Train one on the Train page.")
-        return None
-    paths = list(models)
-    pending = st.session_state.pop(SELECT_NEXT_KEY, None)
-    if pending in models:
-        st.session_state[MODEL_KEY] = pending
-    if st.session_state.get(MODEL_KEY) not in models:
-        default = next((p for p in paths if Path(p).stem == DEFAULT_MODEL), paths[0])
-        st.session_state[MODEL_KEY] = default
-    path = st.sidebar.selectbox(
-        "Model", paths, key=MODEL_KEY, format_func=lambda p: model_label(models[p], p),
-    )
-    try:
-        ckpt = load_model(path)
-    except (CheckpointError, OSError) as err:
-        st.sidebar.error(f"This model cannot be loaded: {err}")
-        return None
-    _model_card(ckpt)
-    return ckpt
-
-
-def _model_card(ckpt: Checkpoint) -> None:
-    meta, cfg = ckpt.metadata, ckpt.config
-    final = meta.get("final") or {}
-    with st.sidebar.expander("Model card", expanded=False):
-        st.markdown(
-            f"- **Data set**: {meta.get('dataset', '?')}\n"
-            f"- **Architecture**: {cfg.arch}, hidden {cfg.hidden_dim}, image {cfg.image_shape[1]}×{cfg.image_shape[2]}\n"
-            f"- **Latent dim**: {cfg.latent_dim}\n"
-            f"- **Reconstruction**: {cfg.recon.upper()}\n"
-            f"- **Epochs**: {meta.get('epochs_trained', '?')} (best at {final.get('best_epoch', '?')})\n"
-            f"- **Test loss**: {final.get('test_loss', float('nan')):.2f} nats/image "
-            f"(recon {final.get('test_recon', float('nan')):.2f}, KL {final.get('test_kl', float('nan')):.2f})\n"
-            f"- **Trained on**: {meta.get('device', '?')}"
-        )
-
-
-def set_latent_point(z: np.ndarray, source: str) -> None:
-    """Hand a latent point to the Explore and Reparameterization pages."""
-    st.session_state[LATENT_KEY] = [float(v) for v in np.asarray(z).ravel()]
-    st.session_state[LATENT_SOURCE_KEY] = source
-
-
-def select_model_next_run(path: str | Path) -> None:
-    """Have the picker choose `path` on the next run: it is drawn before the page, so a page
-    cannot change its value in the same run (call st.rerun() after this)."""
-    st.session_state[SELECT_NEXT_KEY] = str(path)
+def class_names(ckpt: Checkpoint, labels: np.ndarray) -> tuple[str, ...]:
+    """The model's class names; when it stores none, the data set's, else the label numbers."""
+    names = ckpt.metadata.get("class_names")
+    if not names and (data := model_dataset(ckpt)) is not None:
+        names = data.class_names
+    return tuple(names) if names else tuple(str(k) for k in range(int(labels.max(initial=-1)) + 1))
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -184,7 +139,7 @@ def model_projection(
     mu, _, _ = model_codes(ckpt)
     # settings a method ignores are left out of the key, so they cannot refit it
     key = (
-        str(ckpt.path), ckpt.path.stat().st_mtime_ns, method,
+        *model_id(ckpt), method,
         tuple(dims) if method == "raw" else (0, 1),
         float(perplexity) if method == "tsne" else 0.0, int(seed) if method == "tsne" else 0,
     )
@@ -200,21 +155,26 @@ def model_projection(
     return job.projection
 
 
-def model_or_notice() -> Checkpoint | None:
-    """The picked checkpoint; when none loads, a notice saying what to do, and None."""
-    ckpt = current_model()
-    if ckpt is None:
-        st.info("Pick a model in the sidebar (or train one on the Train page).")
-    return ckpt
+@st.cache_data(max_entries=32, show_spinner=False)
+def mc_kl(mu: np.ndarray, sigma: np.ndarray, n_max: int, seed: int) -> RunningKL:
+    """The running Monte Carlo estimate of KL(q ‖ p), once per input and settings."""
+    return mc_kl_running(mu, sigma, n_max, seed)
 
 
-def current_model() -> Checkpoint | None:
-    """The checkpoint chosen in the sidebar (app.py draws the picker before each page).
+@st.cache_data(max_entries=32, show_spinner="Evaluating the decoder on the grid…")
+def _bayes(
+    path: str, mtime_ns: int, image: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray, grid_n: int, around_q: bool,
+) -> tuple[GridPosterior, tuple[np.ndarray, np.ndarray], Evidence]:
+    model = load_model(path).model
+    x = torch.as_tensor(image, dtype=torch.float32).reshape(1, *model.config.image_shape)
+    extent: Extent = window_around(mu2, sigma2) if around_q else (-4.0, 4.0, -4.0, 4.0)
+    grid = grid_posterior(model, x, grid_n, extent)
+    return grid, posterior_moments(grid), evidence(model, x, 1000, seed=0)
 
-    On a freshly started server, Streamlit's legacy `pages/` mode can run a deep-linked page
-    on its own, before any run of app.py has switched that mode off; such a run has no
-    picker, so it is sent through app.py first.
-    """
-    if CHECKPOINT_KEY not in st.session_state:
-        st.switch_page("app.py")
-    return st.session_state[CHECKPOINT_KEY]
+
+def bayes_numbers(
+    ckpt: Checkpoint, image: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray, grid_n: int, around_q: bool,
+) -> tuple[GridPosterior, tuple[np.ndarray, np.ndarray], Evidence]:
+    """A 2-D model's true posterior p(z|x) on a grid (around q(z|x) = N(mu2, sigma2²) or over
+    the prior's ±4), its moments and the evidence of image x; once per checkpoint and input."""
+    return _bayes(*model_id(ckpt), image, mu2, sigma2, grid_n, around_q)
