@@ -13,7 +13,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import streamlit as st  # noqa: E402
 import torch  # noqa: E402
 
+from ui.errors import report_unexpected  # noqa: E402
 from ui.picker import model_picker  # noqa: E402
+from ui.sessions import start_upload_janitor  # noqa: E402
 from ui.state import CHECKPOINT_KEY  # noqa: E402
 
 # Our models are tiny: one intra-op thread per script run avoids waking a sleeping worker for
@@ -35,5 +37,12 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
-st.session_state[CHECKPOINT_KEY] = model_picker()
-page.run()
+start_upload_janitor()
+
+
+def _frame_and_page() -> None:
+    st.session_state[CHECKPOINT_KEY] = model_picker()
+    page.run()
+
+
+report_unexpected(_frame_and_page)

@@ -161,7 +161,8 @@ ckpt = model_or_notice()
 if ckpt is None:
     st.stop()
 try:
-    mu, _, labels = model_codes(ckpt)
+    codes = model_codes(ckpt)
+    mu, labels = codes.mu, codes.labels
 except DataError as err:
     st.error(f"There is no map for this model: {err}.")
     st.stop()

@@ -12,6 +12,7 @@ import streamlit as st
 
 from ui.images import crisp
 from ui.loaders import bayes_numbers, class_names, mc_kl, model_codes, model_dataset
+from ui.plain import plain
 from ui.reparam_figures import figure_1d, figure_2d, figure_bayes, figure_kl_bars, figure_mc, kl_latex, latex_number
 from ui.state import handed_point, model_or_notice
 from vae_core import VAE, Checkpoint, DataError
@@ -55,15 +56,15 @@ def _pick_input(ckpt: Checkpoint) -> tuple[np.ndarray, np.ndarray, np.ndarray, s
         label = label_name(int(data.labels[index]), data.class_names)
         return mu[0], log_var[0], data.images[index, 0].numpy(), f"{data.name} #{index} (label {label})"
     try:
-        codes_mu, codes_log_var, labels = model_codes(ckpt)
+        codes = model_codes(ckpt)
     except DataError:
         st.warning("This model's data set is not on this machine and it stores no latent codes: "
                    "hand over a point from the Encode or Latent map page instead.")
         return None
-    index = st.number_input("Data point", 0, len(codes_mu) - 1, 0, key="rp_index")
-    mu, log_var = codes_mu[index].astype(np.float32), codes_log_var[index].astype(np.float32)
+    index = st.number_input("Data point", 0, len(codes) - 1, 0, key="rp_index")
+    mu, log_var = codes.mu[index], codes.log_var[index]
     x_hat = decode_latents(model, mu)[0]
-    label = label_name(int(labels[index]), class_names(ckpt, labels))
+    label = label_name(int(codes.labels[index]), class_names(ckpt, codes.labels))
     caption = f"Stored code #{index} (label {label}); the data set is not here, so the image is decode(μ)."
     return mu, log_var, x_hat, caption
 
@@ -73,7 +74,7 @@ def _show_encoder(mu: np.ndarray, log_var: np.ndarray, image: np.ndarray, captio
     kl = kl_terms(mu, sigma)
     left, right = st.columns([1, 3])
     left.image(crisp(image, 112), width=112)
-    left.caption(caption)
+    left.caption(plain(caption))  # it names a class from the checkpoint file
     with right:
         st.dataframe(
             {"dim": np.arange(1, len(mu) + 1), "μ": mu, "log σ²": log_var, "σ": sigma, "KL (nats)": kl},

@@ -1,20 +1,23 @@
 """The sidebar's model picker and model card, drawn by app.py before every page."""
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import streamlit as st
 
-from vae_core import Checkpoint, CheckpointError
+from vae_core import Checkpoint, CheckpointEntry, CheckpointError
 
-from .loaders import DEFAULT_MODEL, available_models, load_model
+from .loaders import DEFAULT_MODEL, SHIPPED_DIR, available_models, drafts_dir, load_model, user_dir
+from .plain import plain
 from .state import MODEL_KEY, SELECT_NEXT_KEY
 
 
-def model_label(meta: dict[str, Any], path: str) -> str:
-    m = meta["model"]
-    return f"{Path(path).stem} · {meta.get('dataset', '?')} · {m['arch']} · {m['latent_dim']}-d"
+def model_label(entry: CheckpointEntry) -> str:
+    """The picker's line for a checkpoint: name, data, architecture, latent size, and where it
+    comes from, so a model saved in the app under a shipped model's name reads differently."""
+    origin = {user_dir(): " (saved in the app)", drafts_dir(): " (draft)"}.get(entry.path.parent, "")
+    if entry.meta is None:
+        return f"{entry.path.stem}{origin} · unusable"
+    m = entry.meta.model
+    return f"{entry.path.stem}{origin} · {entry.meta.dataset} · {m.arch} · {m.latent_dim}-d"
 
 
 def model_picker() -> Checkpoint | None:
@@ -28,31 +31,37 @@ def model_picker() -> Checkpoint | None:
     if pending in models:
         st.session_state[MODEL_KEY] = pending
     if st.session_state.get(MODEL_KEY) not in models:
-        default = next((p for p in paths if Path(p).stem == DEFAULT_MODEL), paths[0])
-        st.session_state[MODEL_KEY] = default
+        usable = [p for p in paths if models[p].usable] or paths
+        shipped_default = str(SHIPPED_DIR / f"{DEFAULT_MODEL}.safetensors")
+        st.session_state[MODEL_KEY] = shipped_default if shipped_default in usable else usable[0]
     path = st.sidebar.selectbox(
-        "Model", paths, key=MODEL_KEY, format_func=lambda p: model_label(models[p], p),
+        "Model", paths, key=MODEL_KEY, format_func=lambda p: model_label(models[p]),
     )
-    try:
-        ckpt = load_model(path)
-    except (CheckpointError, OSError) as err:
-        st.sidebar.error(f"This model cannot be loaded: {err}")
-        return None
-    _model_card(ckpt)
-    return ckpt
+    error = models[path].error
+    if error is None:
+        try:
+            return _with_card(load_model(path))
+        except (CheckpointError, OSError) as err:  # changed on disk since it was listed
+            error = str(err)
+    st.sidebar.error(f"This model cannot be used: {plain(error)}")
+    return None
 
 
-def _model_card(ckpt: Checkpoint) -> None:
+def _with_card(ckpt: Checkpoint) -> Checkpoint:
+    """Draw the model card (every value from the file as plain text) and pass the checkpoint on."""
     meta, cfg = ckpt.metadata, ckpt.config
-    final = meta.get("final") or {}
+    final = meta.final
+    figures = "not recorded" if final is None else (
+        f"{final.test_loss:.2f} nats/image (recon {final.test_recon:.2f}, KL {final.test_kl:.2f}), "
+        f"best at epoch {final.best_epoch}")
     with st.sidebar.expander("Model card", expanded=False):
         st.markdown(
-            f"- **Data set**: {meta.get('dataset', '?')}\n"
+            f"- **Data set**: {plain(meta.dataset)}\n"
             f"- **Architecture**: {cfg.arch}, hidden {cfg.hidden_dim}, image {cfg.image_shape[1]}×{cfg.image_shape[2]}\n"
             f"- **Latent dim**: {cfg.latent_dim}\n"
             f"- **Reconstruction**: {cfg.recon.upper()}\n"
-            f"- **Epochs**: {meta.get('epochs_trained', '?')} (best at {final.get('best_epoch', '?')})\n"
-            f"- **Test loss**: {final.get('test_loss', float('nan')):.2f} nats/image "
-            f"(recon {final.get('test_recon', float('nan')):.2f}, KL {final.get('test_kl', float('nan')):.2f})\n"
-            f"- **Trained on**: {meta.get('device', '?')}"
+            f"- **Epochs**: {meta.epochs_trained}\n"
+            f"- **Test loss**: {figures}\n"
+            f"- **Trained on**: {plain(meta.device)}"
         )
+    return ckpt

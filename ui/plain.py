@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$&])")
+# Active inside a line (every value shown is preceded by other text, so "-", "+" and "." cannot start a list)
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#!|~:$&])")
 
 
 def plain(text: object) -> str:
