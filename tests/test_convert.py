@@ -5,47 +5,29 @@ from pathlib import Path
 
 import pytest
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from vae_core import load_checkpoint
 from vae_core.convert import ConversionError, from_pytorch_examples, main
 
-
-class ExamplesVAE(nn.Module):
-    """pytorch/examples vae/main.py's model, as written there."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.fc1 = nn.Linear(784, 400)
-        self.fc21 = nn.Linear(400, 20)
-        self.fc22 = nn.Linear(400, 20)
-        self.fc3 = nn.Linear(20, 400)
-        self.fc4 = nn.Linear(400, 784)
-
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h1 = F.relu(self.fc1(x))
-        return self.fc21(h1), self.fc22(h1)
-
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        h3 = F.relu(self.fc3(z))
-        return torch.sigmoid(self.fc4(h3))
+from .test_bench_train_speed import _bench
 
 
 @pytest.fixture(scope="module")
-def examples() -> ExamplesVAE:
+def examples() -> nn.Module:
+    """pytorch/examples vae/main.py's model, as the training-speed benchmark keeps it."""
     torch.manual_seed(0)
-    return ExamplesVAE().eval()
+    return _bench().ReferenceVAE().eval()
 
 
 @pytest.fixture()
-def saved(examples: ExamplesVAE, tmp_path: Path) -> Path:
+def saved(examples: nn.Module, tmp_path: Path) -> Path:
     path = tmp_path / "vae.pt"
     torch.save(examples.state_dict(), path)
     return path
 
 
-def test_the_converted_model_computes_what_the_original_does(examples: ExamplesVAE) -> None:
+def test_the_converted_model_computes_what_the_original_does(examples: nn.Module) -> None:
     ours = from_pytorch_examples(examples.state_dict())
     assert (ours.config.arch, ours.config.image_shape, ours.config.latent_dim, ours.config.hidden_dim) == (
         "mlp", (1, 28, 28), 20, 400)
@@ -60,7 +42,7 @@ def test_the_converted_model_computes_what_the_original_does(examples: ExamplesV
 
 
 def test_the_command_saves_a_checkpoint_with_the_codes_of_mnist(
-    saved: Path, examples: ExamplesVAE, tmp_path: Path, mnist_dir: Path, capsys: pytest.CaptureFixture[str],
+    saved: Path, examples: nn.Module, tmp_path: Path, mnist_dir: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
     out = tmp_path / "out" / "examples-vae"
     assert main(["--from", "pytorch-examples", str(saved), "--out", str(out), "--data-dir", str(mnist_dir)]) == 0
@@ -85,7 +67,7 @@ def test_the_command_saves_a_checkpoint_with_the_codes_of_mnist(
     ({"encoder.weight": torch.zeros(2, 2)}, "not the state_dict"),
 ])
 def test_user_errors_are_one_line_without_a_traceback(
-    content: object, message: str, examples: ExamplesVAE, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    content: object, message: str, examples: nn.Module, tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
     path = tmp_path / "vae.pt"
     if isinstance(content, bytes):
@@ -105,7 +87,7 @@ def test_a_data_set_of_another_size_is_refused(saved: Path, tmp_path: Path, caps
     assert "the digits images are 8x8" in capsys.readouterr().err
 
 
-def test_shapes_that_do_not_chain_are_refused(examples: ExamplesVAE) -> None:
+def test_shapes_that_do_not_chain_are_refused(examples: nn.Module) -> None:
     state = dict(examples.state_dict())
     state["fc3.weight"] = torch.zeros(400, 7)
     with pytest.raises(ConversionError, match="do not chain"):
