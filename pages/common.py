@@ -19,7 +19,7 @@ from vae_core.projection import Method, Projection, ProjectionJob
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_DIR = REPO / "checkpoints"
-DEFAULT_MODEL = "digits-mlp-2d"
+DEFAULT_MODEL = "mnist-conv-2d"  # its prior samples look like digits; the 8x8 ones read as pixel mush
 MNIST_DIR = REPO.parent / "shared" / "data" / "mnist"
 STATIC = REPO / "static"  # served at app/static/ (server.enableStaticServing)
 DECODER_MODULE = STATIC / "js" / "vae_decoder.mjs"
