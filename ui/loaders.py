@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import streamlit as st
-
 import torch
 
 from vae_core import (
