@@ -113,7 +113,7 @@ def convert(
             "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest(),
         },
     }
-    return save_checkpoint(out, model, metadata, LatentCodes(mu, log_var, data.labels))
+    return save_checkpoint(out, model, metadata, LatentCodes(mu, log_var, data.labels), overwrite=True)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -62,11 +62,14 @@ class CheckpointMeta:
     world_size: int = 1
     n_codes: int = 0
     versions: dict[str, str] = field(default_factory=dict)
+    imported_from: dict[str, str] | None = None  # source, file and sha256 of a model trained elsewhere
 
     def __post_init__(self) -> None:
         if self.format != FORMAT:
             raise ValueError(f"its format is {self.format[:MAX_TEXT]!r}, not {FORMAT!r}")
-        texts = (self.dataset, self.device, *self.class_names, *self.versions, *self.versions.values())
+        imported = self.imported_from or {}
+        texts = (self.dataset, self.device, *self.class_names, *self.versions, *self.versions.values(),
+                 *imported, *imported.values())
         if any(len(text) > MAX_TEXT for text in texts):
             raise ValueError(f"a name in it is longer than {MAX_TEXT} characters")
         if len(self.class_names) > MAX_CLASSES or len(self.versions) > MAX_CLASSES:
