@@ -47,14 +47,15 @@ def _pick_input(ckpt: Checkpoint) -> tuple[np.ndarray, np.ndarray, np.ndarray, s
         spread = "its encoder spread" if handed.log_var is not None else "the encoder's spread for its decoded image"
         shown = "the image it was encoded from" if handed.mu is not None and handed.image is not None else (
             "its decoding x̂ = decode(μ)")
-        return mu, log_var, image, f"Point from {handed.source}, with {spread}. Image: {shown}."
+        return mu, log_var, image, f"Point from {plain(handed.source)}, with {spread}. Image: {shown}."
 
     data = model_dataset(ckpt)
     if data is not None:
         index = st.number_input("Data point", 0, len(data) - 1, 0, key="rp_index")
         mu, log_var = encode_images(model, data.images[index : index + 1])
         label = label_name(int(data.labels[index]), data.class_names)
-        return mu[0], log_var[0], data.images[index, 0].numpy(), f"{data.name} #{index} (label {label})"
+        caption = f"{plain(data.name)} #{index} (label {plain(label)})"
+        return mu[0], log_var[0], data.images[index, 0].numpy(), caption
     try:
         codes = model_codes(ckpt)
     except DataError:
@@ -65,7 +66,7 @@ def _pick_input(ckpt: Checkpoint) -> tuple[np.ndarray, np.ndarray, np.ndarray, s
     mu, log_var = codes.mu[index], codes.log_var[index]
     x_hat = decode_latents(model, mu)[0]
     label = label_name(int(codes.labels[index]), class_names(ckpt, codes.labels))
-    caption = f"Stored code #{index} (label {label}); the data set is not here, so the image is decode(μ)."
+    caption = f"Stored code #{index} (label {plain(label)}); the data set is not here, so the image is decode(μ)."
     return mu, log_var, x_hat, caption
 
 
@@ -74,7 +75,7 @@ def _show_encoder(mu: np.ndarray, log_var: np.ndarray, image: np.ndarray, captio
     kl = kl_terms(mu, sigma)
     left, right = st.columns([1, 3])
     left.image(crisp(image, 112), width=112)
-    left.caption(plain(caption))  # it names a class from the checkpoint file
+    left.caption(caption)
     with right:
         st.dataframe(
             {"dim": np.arange(1, len(mu) + 1), "μ": mu, "log σ²": log_var, "σ": sigma, "KL (nats)": kl},
