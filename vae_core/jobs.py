@@ -405,25 +405,24 @@ class JobRegistry:
             for j in jobs
         ]
 
+    def _owned(self, job_id: str, owner: str, action: str) -> TrainingJob | None:
+        """The job, if `owner` owns it (PermissionError naming `action` if not); None if it is gone."""
+        job = self.get(job_id)
+        if job is not None and job.owner != owner:
+            raise PermissionError(f"Only the session that started this training can {action} it.")
+        return job
+
     def stop(self, job_id: str, owner: str) -> None:
         """Stop a job for its owner; PermissionError for anyone else."""
-        job = self.get(job_id)
-        if job is None:
-            return
-        if job.owner != owner:
-            raise PermissionError("Only the session that started this training can stop it.")
-        job.stop(StopReason.OWNER)
+        if (job := self._owned(job_id, owner, "stop")) is not None:
+            job.stop(StopReason.OWNER)
 
     def discard(self, job_id: str, owner: str) -> None:
         """The owner's word that the model is not wanted: stop the job and forget it (its model is freed)."""
-        job = self.get(job_id)
-        if job is None:
-            return
-        if job.owner != owner:
-            raise PermissionError("Only the session that started this training can discard it.")
-        job.stop(StopReason.OWNER)
-        with self._lock:
-            self._jobs.pop(job_id, None)
+        if (job := self._owned(job_id, owner, "discard")) is not None:
+            job.stop(StopReason.OWNER)
+            with self._lock:
+                self._jobs.pop(job_id, None)
 
     def reap(self) -> None:
         """Stop jobs whose owner has been gone for the grace period; keep their models as drafts."""
