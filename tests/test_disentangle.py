@@ -72,3 +72,16 @@ def test_constant_factors_are_left_out_and_bad_shapes_refused(factors: np.ndarra
         mutual_information_gap(np.zeros((N, 1)), factors, FACTOR_NAMES)
     with pytest.raises(ValueError):
         mutual_information_gap(np.zeros((N, 3)), factors, FACTOR_NAMES[:2])
+
+
+def test_sidecar_round_trip_keeps_the_labels_and_refuses_nonsense(factors: np.ndarray) -> None:
+    from vae_core.disentangle import Disentanglement
+
+    codes = np.concatenate([factors.astype(float), np.random.default_rng(0).normal(size=(N, 2))], axis=1)
+    result = mutual_information_gap(codes, factors, FACTOR_NAMES, n_bootstrap=5)
+    back = Disentanglement.from_dict(result.to_dict())
+    assert back.dim_factors() == result.dim_factors() == [*FACTOR_NAMES, None, None]
+    assert back.mig == pytest.approx(result.mig, abs=1e-4) and back.gaps == pytest.approx(result.gaps, abs=1e-3)
+    for broken in ({}, {**result.to_dict(), "entropies": [1.0]}, {**result.to_dict(), "mi": "x"}):
+        with pytest.raises(ValueError):
+            Disentanglement.from_dict(broken)

@@ -14,6 +14,7 @@ nats. Its standard error comes from a bootstrap over the images.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -94,14 +95,28 @@ class Disentanglement:
         best = nmi.argmax(axis=1)
         return [self.factor_names[k] if nmi[j, k] >= threshold else None for j, k in enumerate(best)]
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, Any]:
         """The figures for a checkpoint's sidecar (rounded: they are estimates)."""
         return {
             "mig": round(self.mig, 4), "mig_se": round(self.mig_se, 4), "n_images": self.n_images,
             "factor_names": list(self.factor_names),
-            "gaps": [round(float(g), 4) for g in self.gaps],
-            "normalised_mi": [[round(float(v), 4) for v in row] for row in self.normalised_mi],
+            "mi": [[round(float(v), 5) for v in row] for row in self.mi],
+            "entropies": [round(float(v), 5) for v in self.entropies],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Disentanglement":
+        """Back from `to_dict` (a sidecar); ValueError when the figures do not fit together."""
+        try:
+            names = tuple(str(name) for name in data["factor_names"])
+            mi = np.asarray(data["mi"], dtype=np.float64)
+            entropies = np.asarray(data["entropies"], dtype=np.float64)
+            mig, mig_se, n_images = float(data["mig"]), float(data["mig_se"]), int(data["n_images"])
+        except (KeyError, TypeError, ValueError):
+            raise ValueError("the disentanglement figures are incomplete") from None
+        if mi.ndim != 2 or mi.shape[1] != len(names) or entropies.shape != (len(names),) or (entropies <= 0).any():
+            raise ValueError("the disentanglement figures do not fit together")
+        return cls(names, mi, entropies, gaps(mi, entropies), mig, mig_se, n_images)
 
 
 def mutual_information_gap(
