@@ -241,3 +241,16 @@ def test_shipped_models_load_small_and_explorable_offline(name: str) -> None:
     ckpt = load_checkpoint(weights)
     assert ckpt.codes is not None and ckpt.codes.mu.shape[1] == ckpt.config.latent_dim
     assert ckpt.metadata.final is not None and ckpt.metadata.final.test_loss > 0
+
+
+def test_mig_figures_are_typed_and_checked(tmp_path: Path) -> None:
+    from vae_core.disentangle import Disentanglement
+
+    figures = {"mig": 0.5, "mig_se": 0.01, "n_images": 100, "factor_names": ["shape", "x"],
+               "mi": [[0.5, 0.0], [0.0, 0.4]], "entropies": [1.0, 1.0]}
+    path = save_checkpoint(tmp_path / "m", build_model(ModelConfig()), {"disentanglement": figures})
+    meta = load_checkpoint(path).metadata
+    assert isinstance(meta.disentanglement, Disentanglement) and meta.disentanglement.factor_names == ("shape", "x")
+    assert meta.to_dict()["disentanglement"]["mig"] == 0.5
+    with pytest.raises(CheckpointError, match="disentanglement"):
+        save_checkpoint(tmp_path / "bad", build_model(ModelConfig()), {"disentanglement": {**figures, "mi": "x"}})

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 ARCHITECTURES = ("mlp", "conv")
+CONV_CHANNELS = (1, 3)  # grayscale or RGB
+CONV_SIDES = (28, 32, 64)  # square images the conv model halves down to 7x7 or 4x4
 RECONSTRUCTIONS = ("bce", "mse")
-DATASETS = ("digits", "mnist", "fashion-mnist", "idx", "folder")
+DATASETS = ("digits", "mnist", "fashion-mnist", "idx", "folder", "shapes")
 # Bounds on what a config may ask for: a description file must not be able to make the
 # loader allocate gigabytes before the weights are even looked at.
 MAX_HIDDEN_DIM = 4096
@@ -22,6 +24,7 @@ MAX_CHANNELS = 4
 MAX_IMAGE_SIDE = 512
 MAX_EPOCHS = 100_000
 MAX_BATCH_SIZE = 65_536
+MAX_DATASET_SIZE = 10_000_000
 
 T = TypeVar("T")
 
@@ -33,7 +36,12 @@ def _typed(name: str, value: Any, hint: Any) -> Any:
     float); a bool is not taken for a number.
     """
     origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if dataclasses.is_dataclass(hint):
+    if dataclasses.is_dataclass(hint):  # a nested record: its own reader when it has one, else field by field
+        if hasattr(hint, "from_dict"):
+            try:
+                return hint.from_dict(value)
+            except (KeyError, TypeError, ValueError) as err:
+                raise ValueError(f"{name}: {err}") from None
         return from_json_dict(hint, value, f"{name}.")  # type: ignore[arg-type]
     if origin in (types.UnionType, typing.Union):
         if value is None and type(None) in args:
@@ -103,8 +111,9 @@ class ModelConfig:
         if not (1 <= c <= MAX_CHANNELS and 1 <= h <= MAX_IMAGE_SIDE and 1 <= w <= MAX_IMAGE_SIDE):
             raise ValueError(f"image_shape must be (C, H, W) with C <= {MAX_CHANNELS} and sides <= {MAX_IMAGE_SIDE}, "
                              f"got {self.image_shape}")
-        if self.arch == "conv" and self.image_shape[1:] != (28, 28):
-            raise ValueError("the conv architecture is built for 28x28 images")
+        if self.arch == "conv" and (c not in CONV_CHANNELS or h != w or h not in CONV_SIDES):
+            raise ValueError(f"the conv architecture takes 1 or 3 channels of 28x28, 32x32 or 64x64 pixels, "
+                             f"got {c}x{h}x{w}")
         if not 4 <= self.hidden_dim <= MAX_HIDDEN_DIM:
             raise ValueError(f"hidden_dim must be between 4 and {MAX_HIDDEN_DIM}, got {self.hidden_dim}")
 
@@ -122,6 +131,7 @@ class TrainConfig:
 
     dataset: str = "digits"
     data_dir: str | None = None  # IDX folder, image folder, or torchvision root
+    dataset_size: int | None = None  # images drawn for a procedural set (shapes); None: its default
     epochs: int = 20
     batch_size: int = 128
     lr: float = 1e-3
@@ -137,6 +147,8 @@ class TrainConfig:
             raise ValueError(f"epochs must be between 1 and {MAX_EPOCHS}, batch_size between 1 and {MAX_BATCH_SIZE}")
         if not (math.isfinite(self.lr) and self.lr > 0 and math.isfinite(self.beta) and self.beta >= 0):
             raise ValueError("lr must be a number > 0 and beta a number >= 0")
+        if self.dataset_size is not None and not 2 <= self.dataset_size <= MAX_DATASET_SIZE:
+            raise ValueError(f"dataset_size must be between 2 (one train and one test image) and {MAX_DATASET_SIZE:,}")
         if not 0.0 < self.test_fraction < 1.0:
             raise ValueError("test_fraction must be between 0 and 1")
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .config import ModelConfig, TrainConfig, from_json_dict
+from .disentangle import Disentanglement
 
 FORMAT = "vae-explorer/1"
 MAX_CODES = 1_000_000  # latent codes stored with a model (the large-map bench stores 100k)
@@ -63,6 +64,7 @@ class CheckpointMeta:
     n_codes: int = 0
     versions: dict[str, str] = field(default_factory=dict)
     imported_from: dict[str, str] | None = None  # source, file and sha256 of a model trained elsewhere
+    disentanglement: Disentanglement | None = None  # MIG against a data set's known factors (shapes)
 
     def __post_init__(self) -> None:
         if self.format != FORMAT:
@@ -102,7 +104,9 @@ class CheckpointMeta:
         return self.class_names[label] if 0 <= label < len(self.class_names) else str(label)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        data = dataclasses.asdict(self)
+        data["disentanglement"] = None if self.disentanglement is None else self.disentanglement.to_dict()
+        return data
 
     @classmethod
     def from_dict(cls, data: Any, source: str) -> "CheckpointMeta":
