@@ -20,6 +20,7 @@ import numpy as np
 import streamlit as st
 
 from ui.components import click_report, hover_data, hover_index, map_events, marker_data
+from ui.exports import image_download, map_downloads
 from ui.figures import codes_map_figure, latent_bars
 from ui.images import crisp
 from ui.loaders import class_names, model_codes, model_dataset, model_projection
@@ -99,6 +100,9 @@ def decode_panel(
     exact = "exact" if projection.is_exact else "approximate"
     cols = st.columns(2)
     cols[0].image(crisp(image, IMAGE_PX), caption=f"decoded at ({x:.2f}, {y:.2f}), {exact}", output_format="PNG")
+    with cols[0]:
+        image_download("Decoded image (PNG)", image, f"{ckpt.path.stem}-decoded-{x:.2f}_{y:.2f}.png",
+                       key="latent_map_decoded_png")
     if click.index is not None:
         i = click.index
         who = f"#{i}, {label_name(int(labels[i]), names)}"
@@ -161,7 +165,7 @@ ckpt = model_or_notice()
 if ckpt is None:
     st.stop()
 try:
-    mu, _, labels = model_codes(ckpt)
+    mu, log_var, labels = model_codes(ckpt)
 except DataError as err:
     st.error(f"There is no map for this model: {err}.")
     st.stop()
@@ -185,6 +189,7 @@ left, right = st.columns([3, 2], gap="medium")
 with left:
     st.plotly_chart(codes_map_figure(projection, labels, names, MAP_HEIGHT, hover=True), key=CHART_KEY,
                     width="stretch", config=MAP_CONFIG)
+    map_downloads(ckpt.path.stem, projection, mu, log_var, labels, names, key="latent_map_export")
 with right:
     decode_panel(ckpt, projection, mu, labels, data, names)
 hover_panel(ckpt, mu, data)
