@@ -24,6 +24,7 @@ from ui.exports import image_download, map_downloads
 from ui.figures import codes_map_figure, latent_bars
 from ui.images import crisp
 from ui.loaders import class_names, model_codes, model_dataset, model_projection
+from ui.map_tools import find_panel, holes_panel, neighbours_gallery
 from ui.state import hand_over, model_or_notice
 from vae_core import Checkpoint, DataError, ImageData
 from vae_core.encoding import label_name
@@ -109,6 +110,7 @@ def decode_panel(
         cols[1].image(crisp(point_image(ckpt, mu, data, i), IMAGE_PX), output_format="PNG",
                       caption=f"{who}: its image" if data is not None else
                       f"{who}: decoded from its code (the data set is not on this machine)")
+    neighbours_gallery(mu, labels, names, z, partial(point_image, ckpt, mu, data), click.index)
     st.caption("The latent point z decoded here, by dimension (hover a bar for its value):")
     st.markdown(latent_bars(z), unsafe_allow_html=True)  # st.html drops SVG
     if st.button("Send to Explore", key="latent_map_send", icon=":material/tune:"):
@@ -193,3 +195,7 @@ with left:
 with right:
     decode_panel(ckpt, projection, mu, labels, data, names)
 hover_panel(ckpt, mu, data)
+with st.expander("Find codes by label and index"):
+    find_panel(ckpt, mu, labels, names, partial(point_image, ckpt, mu, data))
+with st.expander("Holes: where the prior N(0, I) has mass but the codes do not"):
+    holes_panel(ckpt, projection, mu, log_var, labels, names)
