@@ -20,7 +20,9 @@ from pages.common import CHECKPOINT_KEY, model_picker  # noqa: E402
 # (3-48 ms median with 2 threads vs 0.3-0.5 ms with 1; bench/training_responsiveness.py).
 torch.set_num_threads(1)
 
-st.set_page_config(page_title="vae-explorer", page_icon=":material/explore:", layout="wide")
+# An emoji icon: Streamlit draws it as an inline SVG, whereas a :material/...: icon is fetched from
+# a font host, and nothing may leave the machine.
+st.set_page_config(page_title="vae-explorer", page_icon="🧭", layout="wide")
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),

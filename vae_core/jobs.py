@@ -27,6 +27,7 @@ import torch
 from .checkpoints import checkpoint_paths
 from .config import ModelConfig, TrainConfig
 from .data import DataError, ImageData, load_dataset
+from .eta import training_eta
 from .inference import decode_latents, encode_images
 from .models import build_model
 from .naming import sanitize_checkpoint_name
@@ -227,7 +228,7 @@ class TrainingJob:
             return list(self._epochs)
 
     def progress(self) -> Progress:
-        """How far, how fast, how long still (the ETA extrapolates the pace so far, tests included)."""
+        """How far, how fast, how long still (the ETA costs each epoch left at the recent epochs' wall time)."""
         last, trainer = self._last_step, self._trainer
         epochs = self.train_config.epochs
         if last is None or trainer is None:
@@ -235,7 +236,8 @@ class TrainingJob:
         if self._state is not JobState.RUNNING:
             fraction = 1.0 if self._state is JobState.FINISHED else last.step / last.total_steps
             return Progress(fraction, 0.0, last.images_per_s, last.epoch, epochs)
-        eta = last.elapsed_s / last.step * (last.total_steps - last.step)
+        epoch_ends = [m.elapsed_s for m in self.epochs()]
+        eta = training_eta(epoch_ends, last.elapsed_s, last.step, trainer.steps_per_epoch(), epochs)
         return Progress(last.step / last.total_steps, eta, last.images_per_s, last.epoch, epochs)
 
     def latest_reconstructions(self, n: int = 8) -> np.ndarray | None:

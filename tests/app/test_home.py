@@ -11,18 +11,18 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def home() -> AppTest:
-    if not (REPO / "checkpoints" / "digits-mlp-2d.safetensors").exists():
-        pytest.skip("shipped checkpoint digits-mlp-2d not found")
+    if not (REPO / "checkpoints" / "mnist-conv-2d.safetensors").exists():
+        pytest.skip("shipped checkpoint mnist-conv-2d not found")
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
     at.run()
     assert not at.exception
     return at
 
 
-def test_home_is_the_default_page_and_opens_on_the_digits_model(home: AppTest) -> None:
+def test_home_is_the_default_page_and_opens_on_the_mnist_model(home: AppTest) -> None:
     assert home.title[0].value.startswith("Variational autoencoders")
-    assert Path(home.sidebar.selectbox(key="model_path").value).stem == "digits-mlp-2d"
-    assert any("digits-mlp-2d" in md.value for md in home.markdown)
+    assert Path(home.sidebar.selectbox(key="model_path").value).stem == "mnist-conv-2d"
+    assert any("mnist-conv-2d" in md.value for md in home.markdown)
     assert len(home.get("image")) == 1  # prior samples decoded by the current model
     assert not home.warning and not home.error
 

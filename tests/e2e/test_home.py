@@ -1,22 +1,29 @@
-"""Open the app offline: the home page and the model picker show the shipped model."""
+"""Open the app offline: the home page and the model picker show the shipped model, and no request leaves the machine."""
 from __future__ import annotations
+
+from urllib.parse import urlparse
 
 import pytest
 
-from .conftest import screenshot, start_server, wait_idle
+from .conftest import MAIN, screenshot, start_server, wait_idle
 
 pytestmark = pytest.mark.e2e
 
 
 def test_home_shows_the_shipped_model(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
+    hosts: set[str] = set()
+    page.on("request", lambda request: hosts.add(urlparse(request.url).hostname or request.url.split(":")[0]))
     page.goto(app_url)
     wait_idle(page)
     sidebar = page.locator('[data-testid="stSidebar"]')
     picker = sidebar.locator('[data-testid="stSelectbox"]')
     picker.wait_for()
-    assert "digits-mlp-2d" in picker.locator("input").input_value()
+    assert "mnist-conv-2d" in picker.locator("input").input_value()
     assert page.locator('[data-testid="stException"]').count() == 0
+    page.wait_for_function("() => document.querySelector(\"link[rel='shortcut icon']\")?.href.startsWith('data:')")
     screenshot(page, "home")
+    # every request went to this server, or was inline (data:, blob:): the page icon included
+    assert hosts <= {"127.0.0.1", "data", "blob"}, hosts
 
 
 def test_a_deep_link_on_a_fresh_server_still_gets_the_app_frame(browser, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -29,9 +36,27 @@ def test_a_deep_link_on_a_fresh_server_still_gets_the_app_frame(browser, tmp_pat
         wait_idle(page)
         picker = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]')
         picker.wait_for(timeout=30_000)
-        assert "digits-mlp-2d" in picker.locator("input").input_value()
+        assert "mnist-conv-2d" in picker.locator("input").input_value()
         assert page.get_by_text("common", exact=True).count() == 0  # no auto-discovered helper modules
         context.close()
     finally:
         proc.kill()
         proc.wait()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_theme_follows_the_system_preference(browser, app_url: str, scheme: str) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(color_scheme=scheme, viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
+        page.goto(app_url)
+        page.locator(f'{MAIN} [data-testid="stImage"] img').first.wait_for(timeout=60_000)
+        wait_idle(page)
+        rgb = page.evaluate("() => getComputedStyle(document.querySelector('[data-testid=\"stApp\"]')).backgroundColor")
+        r, g, b = (int(v) for v in rgb[rgb.index("(") + 1:rgb.index(")")].split(",")[:3])
+        assert (r + g + b) / 3 < 80 if scheme == "dark" else (r + g + b) / 3 > 200, rgb
+        if scheme == "dark":
+            page.locator('[data-testid="stSidebar"]').wait_for()
+            screenshot(page, "home_dark")
+    finally:
+        context.close()
