@@ -56,12 +56,12 @@ def test_a_short_digits_job_finishes_and_reports_everything(digits: ImageData) -
     assert progress.fraction == 1.0 and progress.eta_s == 0.0 and progress.epoch == 2 and progress.images_per_s > 0
 
 
-def test_reconstructions_are_of_fixed_test_images(digits: ImageData) -> None:
+def test_reconstructions_are_of_fixed_validation_images(digits: ImageData) -> None:
     job = _finished(TrainingJob(TINY, TrainConfig(epochs=1), digits))
     first, again = job.latest_reconstructions(4), job.latest_reconstructions(4)
     assert first.shape == (2, 4, 8, 8) and first.min() >= 0.0 and first.max() <= 1.0
     np.testing.assert_array_equal(first, again)
-    originals = Trainer(TINY, TrainConfig(epochs=1), digits).test_images[:4, 0].numpy()
+    originals = Trainer(TINY, TrainConfig(epochs=1), digits).val_images[:4, 0].numpy()
     np.testing.assert_array_equal(first[0], originals)  # the same seeded split as the trainer's
 
 
