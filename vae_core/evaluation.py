@@ -13,7 +13,8 @@ from typing import Any
 
 import torch
 
-from .likelihoods import describe_likelihood
+from .config import ModelConfig
+from .likelihoods import describe_likelihood, is_normalised, published_comparison
 from .losses import importance_log_px, kl_closed_form
 from .models import VAE
 
@@ -68,3 +69,32 @@ def reported_figures(model: VAE, images: torch.Tensor, k: int = IWAE_K, seed: in
         elbo_se=elbo_se, log_px_iwae=iwae_mean, log_px_iwae_se=iwae_se, recon=-elbo_mean - float(kl.mean()),
         kl=float(kl.mean()), heavy_tailed_fraction=float(torch.cat(parts["heavy"]).mean()),
     )
+
+
+def card_lines(metadata: dict[str, Any], config: ModelConfig) -> list[str]:
+    """What a model card says about a checkpoint's figures, each labelled: which likelihood,
+    nats per image, exact or estimated, with its standard error and where it was measured."""
+    lines = [f"**Likelihood**: {describe_likelihood(config)}"]
+    final, test, split = metadata.get("final") or {}, metadata.get("test"), metadata.get("split")
+    if split:
+        lines.append(f"**Split**: {split['train']:,} train, {split['val']:,} validation, {split['test']:,} test images")
+    if "val_loss" in final:
+        lines.append(f"**Best epoch**: {final['best_epoch']}, chosen on the validation loss "
+                     f"({final['val_loss']:.2f} nats/image)")
+    elif "test_loss" in final:
+        lines.append(f"**Held-out loss**: {final['test_loss']:.2f} nats/image at epoch {final['best_epoch']}, one "
+                     "draw of z per image; the epoch was chosen on the same images, so it is optimistic")
+    if test:
+        lines.append(f"**Test ELBO**: {test['elbo']:.2f} ± {test['elbo_se']:.2f} nats/image (mean ± s.e. over "
+                     f"{test['n_images']:,} test images, {test['iwae_k']} draws of z each)")
+        lines.append(f"**Test log p(x)**: {test['log_px_iwae']:.2f} ± {test['log_px_iwae_se']:.2f} nats/image, "
+                     f"estimated (IWAE, K = {test['iwae_k']})")
+        if test.get("heavy_tailed_fraction", 0.0) > 0:
+            lines.append(f"{test['heavy_tailed_fraction']:.1%} of test images have heavy-tailed importance "
+                         "weights: their IWAE figures are unreliable")
+    if not is_normalised(config):
+        lines.append("These nats are a cross-entropy of grey pixels, not a log probability of the image")
+    note = published_comparison(config, str(metadata.get("dataset", "")))
+    if note:
+        lines.append(note)
+    return lines
