@@ -78,14 +78,14 @@ def _show_encoder(mu: np.ndarray, log_var: np.ndarray, image: np.ndarray, captio
     left.caption(caption)
     with right:
         st.dataframe(
-            {"dim": np.arange(1, len(mu) + 1), "μ": mu, "log σ²": log_var, "σ": sigma, "KL (nats)": kl},
+            {"dim": [f"z[{i}]" for i in range(len(mu))], "μ": mu, "log σ²": log_var, "σ": sigma, "KL (nats)": kl},
             hide_index=True, height=min(35 * (len(mu) + 1) + 3, 250),
         )
-        dim = st.selectbox("Formula for dimension", range(len(mu)), format_func=lambda i: str(i + 1), key="rp_dim")
+        dim = st.selectbox("Formula for dimension", range(len(mu)), format_func="z[{}]".format, key="rp_dim")
         st.latex(
-            rf"\sigma_{{{dim + 1}}} = e^{{\log\sigma^2/2}} = e^{{{latex_number(log_var[dim])}/2}} = {format_number(sigma[dim])}"
+            rf"\sigma_{{{dim}}} = e^{{\log\sigma^2/2}} = e^{{{latex_number(log_var[dim])}/2}} = {format_number(sigma[dim])}"
         )
-        st.latex(kl_latex(float(mu[dim]), float(sigma[dim]), float(kl[dim]), sub=f"_{{{dim + 1}}}"))
+        st.latex(kl_latex(float(mu[dim]), float(sigma[dim]), float(kl[dim]), sub=f"_{{{dim}}}"))
         st.latex(rf"\mathrm{{KL}}(q(z|x)\,\|\,p(z)) = \sum_i \mathrm{{KL}}_i = {kl.sum():.5f}\ \text{{nats}}")
 
 
@@ -120,7 +120,7 @@ def _panel_1d(mu: np.ndarray, sigma: np.ndarray) -> None:
         st.button("Sample ε", key="sample_eps", icon=":material/casino:", on_click=_sample_eps)
         st.button("Worked example (μ=2, σ=0.5, ε=1)", key="preset_worked_example", on_click=_set_1d,
                   kwargs=WORKED_Z)
-        st.selectbox("Encoder dimension", range(len(mu)), format_func=lambda i: str(i + 1), key="rp_dim_1d")
+        st.selectbox("Encoder dimension", range(len(mu)), format_func="z[{}]".format, key="rp_dim_1d")
         st.button("Use its μ, σ", key="use_encoder_dim", on_click=_from_dim, args=(mu, sigma))
     m, s, e = st.session_state["rp_mu"], st.session_state["rp_sigma"], st.session_state["rp_eps"]
     frames = animation_frames_1d(m, s, e, N_FRAMES)
@@ -144,8 +144,8 @@ def _panel_2d(model: VAE, mu: np.ndarray, sigma: np.ndarray) -> None:
     st.markdown(f"{N_CLOUD} draws of ε ~ N(0, I) move along z = μ + σ·ε into the ellipse of q(z|x); "
                 "rings: 1σ and 2σ (39 % and 86 % of the mass).")
     c1, c2, c3 = st.columns(3)
-    a = c1.selectbox("Horizontal dimension", range(d), index=0, format_func=lambda i: str(i + 1), key="rp_dim_a")
-    b = c2.selectbox("Vertical dimension", range(d), index=min(1, d - 1), format_func=lambda i: str(i + 1),
+    a = c1.selectbox("Horizontal dimension", range(d), index=0, format_func="z[{}]".format, key="rp_dim_a")
+    b = c2.selectbox("Vertical dimension", range(d), index=min(1, d - 1), format_func="z[{}]".format,
                      key="rp_dim_b")
     c3.button("Resample ε", key="rp_resample", icon=":material/casino:", on_click=_resample_cloud)
     if a == b:
@@ -158,7 +158,7 @@ def _panel_2d(model: VAE, mu: np.ndarray, sigma: np.ndarray) -> None:
     images = decode_latents(model, z)
     st.image(list(crisp(images, 84)), width=84,
              caption=[f"({format_number(p[a], 2)}, {format_number(p[b], 2)})" for p in z])
-    st.caption(f"Decoded: the first {N_DECODED} samples z of q(z|x) (captions: dimensions {a + 1}, {b + 1}).")
+    st.caption(f"Decoded: the first {N_DECODED} samples z of q(z|x) (captions: z[{a}], z[{b}]).")
 
 
 # ---------------------------------------------------------------- KL panel
@@ -243,7 +243,7 @@ def _posterior_map(grid: GridPosterior, mu: np.ndarray, log_var: np.ndarray) -> 
     st.plotly_chart(figure_bayes(grid, mu2, sigma2, post_mean), key="rp_bayes_map")
     x0, x1, y0, y1 = grid.extent
     st.caption(
-        f"The grid ({len(grid.xs)}×{len(grid.ys)} cells over z1 ∈ [{x0:.2f}, {x1:.2f}], z2 ∈ [{y0:.2f}, {y1:.2f}]) "
+        f"The grid ({len(grid.xs)}×{len(grid.ys)} cells over z[0] ∈ [{x0:.2f}, {x1:.2f}], z[1] ∈ [{y0:.2f}, {y1:.2f}]) "
         f"was placed by a search of the prior's ±5 box; {grid.mass_outside:.1e} of p(z|x) lies outside it "
         "(counted in log p(x)). "
         f"Posterior mean ({post_mean[0]:.3f}, {post_mean[1]:.3f}), sd ({post_sd[0]:.3f}, {post_sd[1]:.3f}); "

@@ -75,7 +75,7 @@ def test_gaussian_includes_its_constant_and_matches_scipy() -> None:
 
 def test_bernoulli_on_binarised_pixels_sums_to_one() -> None:
     model = build_model(ModelConfig(binarize=True)).eval()
-    logits = model.decode_logits(torch.randn(1, 2))[:, :, :1, :1]
+    logits = model.decode_logits(torch.randn(1, 2))[:, :, :1, :1].detach()
     p = [math.exp(-float(model.neg_log_likelihood(logits, torch.full((1, 1, 1, 1), v)))) for v in (0.2, 0.9)]
     assert sum(p) == pytest.approx(1.0, abs=1e-6)  # 0.2 is seen as 0, 0.9 as 1
 

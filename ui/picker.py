@@ -48,7 +48,7 @@ def _model_card(ckpt: Checkpoint) -> None:
     lines = [
         f"**Data set**: {meta.get('dataset', '?')}",
         f"**Architecture**: {cfg.arch}, hidden {cfg.hidden_dim}, image {cfg.image_shape[1]}×{cfg.image_shape[2]}",
-        f"**Latent dim**: {cfg.latent_dim} (z1…z{cfg.latent_dim})",
+        f"**Latent dim**: {cfg.latent_dim} (z[0] … z[{cfg.latent_dim - 1}])",
         f"**Epochs**: {meta.get('epochs_trained', '?')}",
         *card_lines(meta, cfg),
         f"**Trained on**: {meta.get('device', '?')}",
