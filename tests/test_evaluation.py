@@ -52,3 +52,26 @@ def test_best_epoch_is_chosen_on_validation_and_test_is_read_once_at_save(tmp_pa
     assert test["n_images"] == n_test and test["iwae_k"] >= 100
     assert test["elbo"] <= test["log_px_iwae"] + 3 * test["log_px_iwae_se"]
     assert math.isfinite(test["elbo_se"]) and test["elbo_se"] < 1.0
+
+
+def test_model_card_lines_label_every_figure(tmp_path: Path) -> None:
+    from vae_core.evaluation import card_lines
+
+    meta = {"dataset": "mnist", "split": {"train": 7200, "val": 800, "test": 2000},
+            "final": {"best_epoch": 38, "val_loss": 100.0},
+            "test": {"elbo": -101.0, "elbo_se": 0.4, "n_images": 2000, "iwae_k": 128, "log_px_iwae": -96.5,
+                     "log_px_iwae_se": 0.4, "heavy_tailed_fraction": 0.0}}
+    text = "\n".join(card_lines(meta, ModelConfig(arch="conv", image_shape=(1, 28, 28), binarize=True)))
+    assert "Bernoulli on binarised pixels" in text and "chosen on the validation loss" in text
+    assert "-101.00 ± 0.40 nats/image" in text and "-96.50 ± 0.40 nats/image, estimated (IWAE, K = 128)" in text
+    assert "published binarised-MNIST" in text
+    old = "\n".join(card_lines({"final": {"best_epoch": 3, "test_loss": 24.4}}, ModelConfig(recon="bce")))
+    assert "optimistic" in old and "not a log probability" in old
+
+
+def test_the_loss_chart_draws_the_negative_elbo_beside_the_loss() -> None:
+    from ui.figures import loss_figure
+
+    fig = loss_figure("Loss", [0.5, 1.0], [30.0, 25.0], [1], [26.0], dashed=("−ELBO", [28.0, 24.0], [25.0]))
+    assert [trace.name for trace in fig.data] == ["train", "validation", "train −ELBO", "validation −ELBO"]
+    assert list(fig.data[2].y) == [28.0, 24.0] and fig.data[2].line.dash == "dash"
