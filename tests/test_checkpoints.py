@@ -101,5 +101,5 @@ def test_shipped_models_load_small_and_explorable_offline(name: str) -> None:
     assert ckpt.metadata["final"]["val_loss"] > 0
     test = ckpt.metadata["test"]  # measured once, on the test split, after choosing on validation
     assert test["iwae_k"] >= 100 and test["n_images"] == ckpt.metadata["split"]["test"]
-    assert test["elbo"] < test["log_px_iwae"] < 0 and 0 < test["elbo_se"] < 1 and 0 < test["log_px_iwae_se"] < 1
+    assert test["elbo"] < test["log_px_iwae"] < 0 and 0 < test["elbo_se"] < 2 and 0 < test["log_px_iwae_se"] < 2
     assert test["likelihood"].startswith("Bernoulli on binarised pixels")
