@@ -10,6 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from ui.exports import image_download
 from ui.images import enlarge_to
 from ui.small_map import Codes, SmallMap, load_inputs
 from ui.sliders import TOP_DIMS, current_point, data_point_picker, sliders_tab
@@ -110,9 +111,10 @@ def manifold_tab(ckpt: Checkpoint) -> None:
         )
         return
     n = st.slider("Grid size", 5, 30, 15, key="grid_n")
-    images = enlarge_to(decode_latents(ckpt.model, prior_grid(n)), GRID_PX // n)
-    grid = to_uint8(tile_images(images, n))
+    decoded = decode_latents(ckpt.model, prior_grid(n))
+    grid = to_uint8(tile_images(enlarge_to(decoded, GRID_PX // n), n))
     st.image(grid, caption=f"{n} × {n} decodes of the prior's quantiles", output_format="PNG")
+    image_download("Grid (PNG)", decoded, f"{ckpt.path.stem}-manifold-{n}x{n}.png", key="explore_grid_png", columns=n)
     q = prior_quantiles(n)
     st.caption(
         f"Grid points sit at the N(0, 1) quantiles (k + ½)/{n}, so every row and column stands for an equal share "
