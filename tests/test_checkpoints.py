@@ -142,7 +142,7 @@ def _corrupt(kind: str, weights: Path) -> None:
         ("truncated", "damaged or truncated"), ("truncated_data", "damaged or truncated"),
         ("garbage", "damaged or truncated"), ("pickled", "pickle"), ("torch_save", "pickle"),
         ("missing_weights", "missing"), ("foreign", "not a vae-explorer"), ("empty_model", "does not describe"),
-        ("model_not_object", "does not describe"), ("test_loss_text", "test_loss has the wrong type"),
+        ("model_not_object", "does not describe"), ("test_loss_text", "final has the wrong type"),
         ("fractional_latent_dim", "latent_dim has the wrong type"), ("class_names_not_text", "class_names"),
         ("incompatible", "different model"), ("unbuildable", "arch must be one of"),
         ("no_log_var", "damaged latent codes"), ("codes_wrong_count", "damaged latent codes"),
@@ -240,7 +240,18 @@ def test_shipped_models_load_small_and_explorable_offline(name: str) -> None:
     assert weights.stat().st_size < 3 * 1024 * 1024
     ckpt = load_checkpoint(weights)
     assert ckpt.codes is not None and ckpt.codes.mu.shape[1] == ckpt.config.latent_dim
-    assert ckpt.metadata.final is not None and ckpt.metadata.final.test_loss > 0
+    assert ckpt.metadata.final is not None and ckpt.metadata.final["best_epoch"] >= 1
+
+
+@pytest.mark.parametrize("name", ["digits-mlp-2d", "digits-mlp-8d", "mnist-conv-2d"])
+def test_shipped_models_report_figures_measured_on_test_after_choosing_on_validation(name: str) -> None:
+    meta = load_checkpoint(SHIPPED / name).metadata
+    assert meta.final is not None and meta.final["val_loss"] > 0 and meta.final["best_epoch"] <= meta.epochs_trained
+    test, split = meta.test, meta.split
+    assert test is not None and split is not None
+    assert test["iwae_k"] >= 100 and test["n_images"] == split["test"]
+    assert test["elbo"] < test["log_px_iwae"] < 0 and 0 < test["elbo_se"] < 2 and 0 < test["log_px_iwae_se"] < 2
+    assert str(test["likelihood"]).startswith("Bernoulli on binarised pixels")
 
 
 def test_mig_figures_are_typed_and_checked(tmp_path: Path) -> None:

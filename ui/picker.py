@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from vae_core import Checkpoint, CheckpointEntry, CheckpointError
+from vae_core.evaluation import card_lines
 
 from .loaders import DEFAULT_MODEL, SHIPPED_DIR, available_models, drafts_dir, load_model, user_dir
 from .plain import plain
@@ -50,18 +51,14 @@ def model_picker() -> Checkpoint | None:
 def _with_card(ckpt: Checkpoint) -> Checkpoint:
     """Draw the model card (every value from the file as plain text) and pass the checkpoint on."""
     meta, cfg = ckpt.metadata, ckpt.config
-    final = meta.final
-    figures = "not recorded" if final is None else (
-        f"{final.test_loss:.2f} nats/image (recon {final.test_recon:.2f}, KL {final.test_kl:.2f}), "
-        f"best at epoch {final.best_epoch}")
+    lines = [
+        f"**Data set**: {plain(meta.dataset)}",
+        f"**Architecture**: {cfg.arch}, hidden {cfg.hidden_dim}, image {cfg.image_shape[1]}×{cfg.image_shape[2]}",
+        f"**Latent dim**: {cfg.latent_dim} (z[0] … z[{cfg.latent_dim - 1}])",
+        f"**Epochs**: {meta.epochs_trained}",
+        *card_lines(meta),
+        f"**Trained on**: {plain(meta.device)}",
+    ]
     with st.sidebar.expander("Model card", expanded=False):
-        st.markdown(
-            f"- **Data set**: {plain(meta.dataset)}\n"
-            f"- **Architecture**: {cfg.arch}, hidden {cfg.hidden_dim}, image {cfg.image_shape[1]}×{cfg.image_shape[2]}\n"
-            f"- **Latent dim**: {cfg.latent_dim}\n"
-            f"- **Reconstruction**: {cfg.recon.upper()}\n"
-            f"- **Epochs**: {meta.epochs_trained}\n"
-            f"- **Test loss**: {figures}\n"
-            f"- **Trained on**: {plain(meta.device)}"
-        )
+        st.markdown("\n".join(f"- {line}" for line in lines))
     return ckpt

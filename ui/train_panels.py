@@ -34,9 +34,10 @@ def outcome(job: TrainingJob) -> bool:
         st.info("Stopped before the first step: there is no model to save.")
         return False
     epochs = job.epochs()
-    best = min(epochs, key=lambda e: e.test_loss) if epochs else None
+    best = min(epochs, key=lambda e: e.val_loss) if epochs else None
     summary = "" if best is None else (
-        f" Best test loss {best.test_loss:.2f} nats per image at epoch {best.epoch}; that model is the one saved.")
+        f" Best validation loss {best.val_loss:.2f} nats per image at epoch {best.epoch}; that model is the one "
+        "saved, with its ELBO and log p(x) measured on the test split.")
     if job.state is JobState.FINISHED:
         st.success(f"Finished {len(epochs)} epochs in {duration(epochs[-1].elapsed_s)}.{summary}")
     elif job.stop_reason is StopReason.TIME_LIMIT:

@@ -29,23 +29,6 @@ class CheckpointError(ValueError):
 
 
 @dataclass(frozen=True)
-class TestFigures:
-    """The best epoch's losses, per image, in nats of the model's likelihood."""
-
-    best_epoch: int
-    test_loss: float
-    test_recon: float
-    test_kl: float
-    train_loss: float
-
-    def __post_init__(self) -> None:
-        if self.best_epoch < 1:
-            raise ValueError("final.best_epoch must be at least 1")
-        if not all(math.isfinite(v) for v in (self.test_loss, self.test_recon, self.test_kl, self.train_loss)):
-            raise ValueError("the final losses must be finite numbers")
-
-
-@dataclass(frozen=True)
 class CheckpointMeta:
     """A checkpoint's description: the model to build and how it came to be."""
 
@@ -56,8 +39,11 @@ class CheckpointMeta:
     train: TrainConfig | None = None
     epochs_trained: int = 0
     stopped_early: bool = False
-    final: TestFigures | None = None
-    test_loss_history: tuple[float, ...] = ()
+    final: dict[str, int | float] | None = None  # the best epoch and its losses (val_* now, test_* before)
+    test: dict[str, int | float | str] | None = None  # evaluation.ReportedFigures on the test split
+    split: dict[str, int] | None = None  # images in the train, val and test splits
+    val_loss_history: tuple[float, ...] = ()
+    test_loss_history: tuple[float, ...] = ()  # before the validation split, the held-out loss per epoch
     train_seconds: float = 0.0
     device: str = "unknown"
     world_size: int = 1
@@ -76,7 +62,8 @@ class CheckpointMeta:
             raise ValueError(f"a name in it is longer than {MAX_TEXT} characters")
         if len(self.class_names) > MAX_CLASSES or len(self.versions) > MAX_CLASSES:
             raise ValueError(f"it lists more than {MAX_CLASSES} class names or versions")
-        if not 0 <= self.epochs_trained <= MAX_HISTORY or len(self.test_loss_history) > MAX_HISTORY:
+        histories = (self.val_loss_history, self.test_loss_history)
+        if not 0 <= self.epochs_trained <= MAX_HISTORY or max(map(len, histories)) > MAX_HISTORY:
             raise ValueError(f"epochs_trained must be between 0 and {MAX_HISTORY}")
         if not 0 <= self.n_codes <= MAX_CODES:
             raise ValueError(f"n_codes must be between 0 and {MAX_CODES:,}")
@@ -84,6 +71,10 @@ class CheckpointMeta:
             raise ValueError("world_size must be at least 1")
         if not (math.isfinite(self.train_seconds) and self.train_seconds >= 0):
             raise ValueError("train_seconds must be a number >= 0")
+        if not all(math.isfinite(v) for v in (self.final or {}).values()):
+            raise ValueError("the final losses must be finite numbers")
+        if any(len(part) > MAX_CLASSES for part in (self.final or {}, self.test or {}, self.split or {})):
+            raise ValueError("final, test or split has too many entries")
 
     @property
     def likelihood(self) -> str:
