@@ -59,7 +59,7 @@ def test_round_trip_is_bit_exact_and_typed(saved: Path) -> None:
         assert torch.equal(ckpt.model.state_dict()[key], value)
     assert ckpt.config == model.config == ckpt.metadata.model
     assert ckpt.metadata.dataset == "digits" and ckpt.metadata.n_codes == 10
-    assert ckpt.metadata.class_names == tuple(META["class_names"]) and ckpt.metadata.likelihood == "bce"
+    assert ckpt.metadata.class_names == tuple(META["class_names"]) and ckpt.metadata.likelihood == "bernoulli"
     assert ckpt.metadata.image_shape == (1, 8, 8) and ckpt.metadata.beta is None
     assert ckpt.codes is not None and ckpt.codes.labels.tolist() == list(range(10))
     assert ckpt.codes.mu.dtype == ckpt.codes.log_var.dtype == np.float32 and ckpt.codes.labels.dtype == np.int64

@@ -46,9 +46,10 @@ def test_best_epoch_is_chosen_on_validation_and_test_is_read_once_at_save(tmp_pa
         pass
     best = min(trainer.history, key=lambda m: m.val_loss)
     meta = load_checkpoint(trainer.save(tmp_path / "m")).metadata
-    assert meta["final"]["best_epoch"] == best.epoch
-    assert meta["split"] == {"train": n_train, "val": n_val, "test": n_test}
-    test = meta["test"]
+    assert meta.final is not None and meta.final["best_epoch"] == best.epoch
+    assert meta.split == {"train": n_train, "val": n_val, "test": n_test}
+    test = meta.test
+    assert test is not None
     assert test["n_images"] == n_test and test["iwae_k"] >= 100
     assert test["elbo"] <= test["log_px_iwae"] + 3 * test["log_px_iwae_se"]
     assert math.isfinite(test["elbo_se"]) and test["elbo_se"] < 1.0

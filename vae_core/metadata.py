@@ -78,7 +78,7 @@ class CheckpointMeta:
 
     @property
     def likelihood(self) -> str:
-        """The decoder's likelihood: "bce" (Bernoulli) or "mse" (Gaussian)."""
+        """The decoder's likelihood p(x|z), one of likelihoods.LIKELIHOODS."""
         return self.model.recon
 
     @property
