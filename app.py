@@ -14,6 +14,7 @@ import streamlit as st  # noqa: E402
 import torch  # noqa: E402
 
 from pages.common import CHECKPOINT_KEY, model_picker  # noqa: E402
+from ui.style import apply_style  # noqa: E402
 
 # Our models are tiny: one intra-op thread per script run avoids waking a sleeping worker for
 # every small op, which on a 2-core machine with training in the background made decodes erratic
@@ -34,5 +35,6 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
+apply_style()
 st.session_state[CHECKPOINT_KEY] = model_picker()
 page.run()
