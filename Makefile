@@ -3,17 +3,33 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# onnxruntime-web decodes z in the page. Pinned in web/package-lock.json, installed from the
+# npm registry with npm, then the two files the app serves (the wasm build, licence MIT, in its
+# package.json) are copied under static/, which Streamlit serves at /app/static/. Without npm
+# the app still runs: pages decode on the server and say so.
+ORT_DIST := web/node_modules/onnxruntime-web/dist
+ORT := static/vendor/onnxruntime-web/ort-wasm-simd-threaded.wasm
 
-.PHONY: run test install install-dev browser checkpoints
+.PHONY: run test install install-dev browser checkpoints web-dev
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-install: $(BIN)/python
+install: $(BIN)/python $(ORT)
 	$(BIN)/pip install -q -r requirements.txt
 
-install-dev: $(BIN)/python
+$(ORT): web/package.json web/package-lock.json
+	@if command -v npm >/dev/null; then \
+		(cd web && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error) && mkdir -p $(@D) && \
+		cp $(ORT_DIST)/ort.wasm.bundle.min.mjs $(ORT_DIST)/ort-wasm-simd-threaded.wasm $(ORT_DIST)/../package.json $(@D)/; \
+	else echo "note: npm is missing (apt-get install npm): pages will decode on the server"; fi
+
+install-dev: $(BIN)/python $(ORT)
 	$(BIN)/pip install -q -r requirements-dev.txt
+
+# The dev packages too (TensorFlow.js, for bench/decode_runtimes.py's comparison only).
+web-dev:
+	cd web && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 
 run: install
 	$(BIN)/streamlit run app.py

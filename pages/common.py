@@ -2,7 +2,9 @@
 the latent point handed from one page to another. No VAE logic lives here."""
 from __future__ import annotations
 
+import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,7 @@ import numpy as np
 import streamlit as st
 
 from vae_core import Checkpoint, CheckpointError, DataError, ImageData, list_checkpoints, load_checkpoint, load_dataset
+from vae_core.decoder_export import DecoderExports
 from vae_core.inference import encode_images
 from vae_core.map_cache import MapCache
 from vae_core.projection import Method, Projection, ProjectionJob
@@ -18,6 +21,11 @@ REPO = Path(__file__).resolve().parents[1]
 SHIPPED_DIR = REPO / "checkpoints"
 DEFAULT_MODEL = "mnist-conv-2d"  # its prior samples look like digits; the 8x8 ones read as pixel mush
 MNIST_DIR = REPO.parent / "shared" / "data" / "mnist"
+STATIC = REPO / "static"  # served at app/static/ (server.enableStaticServing)
+DECODER_MODULE = STATIC / "js" / "vae_decoder.mjs"
+ORT_BUNDLE = STATIC / "vendor" / "onnxruntime-web" / "ort.wasm.bundle.min.mjs"  # from `make install`
+
+logger = logging.getLogger(__name__)
 
 CHECKPOINT_KEY = "_checkpoint"  # the Checkpoint app.py's picker loaded for this run
 MODEL_KEY = "model_path"  # selectbox key: the chosen checkpoint's weights path (str)
@@ -30,6 +38,45 @@ SELECT_NEXT_KEY = "select_model_next"  # str: a weights path the picker selects 
 map_events = st.components.v2.component(
     "vae_explorer.map_events", js=(Path(__file__).parent / "js" / "map_events.js").read_text(encoding="utf-8"),
 )
+
+
+def static_url(path: Path) -> str:
+    """The URL of a file under static/, relative to the app's root, versioned by its
+    modification time so a browser never runs a stale copy."""
+    return f"app/static/{path.relative_to(STATIC).as_posix()}?v={path.stat().st_mtime_ns}"
+
+
+@dataclass(frozen=True)
+class BrowserDecoder:
+    """What a page needs to decode z itself: static/js/vae_decoder.mjs and the model's
+    exported decoder (URLs relative to the app's root), its latent size and image shape."""
+
+    module: str
+    model: str
+    latent_dim: int
+    shape: tuple[int, int, int]
+
+    def data(self) -> dict[str, Any]:
+        return {"module": self.module, "model": self.model, "latent_dim": self.latent_dim, "shape": list(self.shape)}
+
+
+@st.cache_resource(show_spinner="Preparing the decoder for your browser (once per model)…", max_entries=16)
+def _browser_decoder(path: str, mtime_ns: int) -> BrowserDecoder | str:
+    if not ORT_BUNDLE.is_file():
+        return "onnxruntime-web is not installed here (`make install` installs it)"
+    model = load_model(path).model
+    try:
+        exported = DecoderExports(STATIC / "decoders").export(model)
+    except Exception:  # an architecture torch.onnx cannot export: the server decodes it instead
+        logger.exception("could not export the decoder of %s to ONNX", path)
+        return "this model's decoder could not be exported for the browser (details in the server log)"
+    return BrowserDecoder(static_url(DECODER_MODULE), static_url(exported), model.latent_dim, model.config.image_shape)
+
+
+def browser_decoder(ckpt: Checkpoint) -> BrowserDecoder | str:
+    """The model's decoder for the page, exported once per model and kept in static/decoders;
+    or why the server must decode instead (a sentence for the user)."""
+    return _browser_decoder(str(ckpt.path), ckpt.path.stat().st_mtime_ns)
 
 
 def user_dir() -> Path:

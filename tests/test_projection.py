@@ -95,13 +95,12 @@ def test_tsne_map_back_lands_near_the_click(tsne_map: TSNEProjection) -> None:
 
 
 def test_tsne_transform_places_mapped_codes_on_their_spot_and_keeps_the_map(tsne_map: TSNEProjection) -> None:
-    """openTSNE's transform recentres its reference map in place; ours must not move."""
+    """Placing codes reads the map and never moves it."""
     before = tsne_map.embedding.copy()
     for _ in range(2):
         placed = tsne_map.transform(tsne_map.codes[:10])
         np.testing.assert_allclose(placed, before[:10], atol=0.01 * np.ptp(before))
     np.testing.assert_array_equal(tsne_map.embedding, before)
-    np.testing.assert_allclose(np.asarray(tsne_map.tsne), before, atol=1e-9)
 
 
 def test_tsne_click_on_a_point_returns_its_code(tsne_map: TSNEProjection) -> None:
