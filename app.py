@@ -13,7 +13,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import streamlit as st  # noqa: E402
 import torch  # noqa: E402
 
-from pages.common import CHECKPOINT_KEY, model_picker  # noqa: E402
+from ui.picker import model_picker  # noqa: E402
+from ui.state import CHECKPOINT_KEY  # noqa: E402
 from ui.style import apply_style  # noqa: E402
 
 # Our models are tiny: one intra-op thread per script run avoids waking a sleeping worker for
