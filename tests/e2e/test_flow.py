@@ -98,7 +98,7 @@ def test_a_map_click_sent_to_explore_sets_its_sliders_and_the_url_keeps_them(pag
 def test_explores_small_map_and_gallery_move_the_sliders(page: Page, app_url: str) -> None:
     open_app(page, app_url)
     go_to(page, "Explore")
-    page.locator(SMALL_MAP_AREA).wait_for()
+    page.locator(SMALL_MAP_AREA).wait_for(timeout=60_000)
     before = wait_image_change(page, None, "decode(z)")
     x, y = click_map(page, SMALL_MAP_AREA, 0.7, 0.3)
     wait_sliders(page, [x, y], tol=0.06)
@@ -124,8 +124,9 @@ def test_an_upload_sent_to_reparameterization_opens_on_it(page: Page, app_url: s
     go_to(page, "Encode")
     page.locator(f'{MAIN} [data-testid="stFileUploader"] input[type="file"]').set_input_files(
         [{"name": "zero.png", "mimeType": "image/png", "buffer": digit_png()}])
-    wait_image_change(page, None, "decode(mu)")
-    wait_idle(page)
+    wait_image_change(page, None, "decode(mu)", timeout_ms=90_000)
+    wait_idle(page, 90_000)
+    page.get_by_text("training data").first.wait_for()  # the novelty note beside the label guess
     page.get_by_role("button", name="Send to Reparameterization").click()
     page.locator(f"{MAIN} h1", has_text="Reparameterization").wait_for()
     wait_idle(page)
