@@ -55,6 +55,7 @@ def model_picker() -> Checkpoint | None:
     except (CheckpointError, OSError) as err:
         st.sidebar.error(f"This model cannot be loaded: {err}")
         return None
+    st.sidebar.caption(model_label(models[path], path))  # in full: the box's text field cannot wrap
     show_in_url(model=Path(path).stem)
     _model_card(ckpt)
     return ckpt
