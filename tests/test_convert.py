@@ -8,8 +8,10 @@ import torch
 from torch import nn
 
 from vae_core import load_checkpoint
-from vae_core.convert import ConversionError, from_pytorch_examples, main
+from vae_core import CheckpointError
+from vae_core.convert import ConversionError, from_pytorch_examples, import_pair, main
 
+from .conftest import REPO
 from .test_bench_train_speed import _bench
 
 
@@ -92,3 +94,26 @@ def test_shapes_that_do_not_chain_are_refused(examples: nn.Module) -> None:
     state["fc3.weight"] = torch.zeros(400, 7)
     with pytest.raises(ConversionError, match="do not chain"):
         from_pytorch_examples(state)
+
+
+def test_an_uploaded_pair_that_loads_is_added_under_a_safe_name(tmp_path: Path) -> None:
+    shipped = REPO / "checkpoints" / "digits-mlp-2d"
+    weights, sidecar = (shipped.with_suffix(s).read_bytes() for s in (".safetensors", ".json"))
+    path = import_pair(weights, sidecar, "my model/../x", tmp_path / "user")
+    assert path.parent == tmp_path / "user" and "/" not in path.stem and not path.stem.startswith(".")
+    ckpt = load_checkpoint(path)
+    assert ckpt.config.latent_dim == 2 and ckpt.codes is not None
+    assert sorted(p.name for p in path.parent.iterdir()) == sorted([path.name, path.with_suffix(".json").name])
+    with pytest.raises(CheckpointError, match="exists already"):
+        import_pair(weights, sidecar, path.stem, tmp_path / "user")
+
+
+@pytest.mark.parametrize("damage", ["weights", "sidecar", "swap"])
+def test_an_uploaded_pair_that_does_not_load_leaves_nothing_behind(damage: str, tmp_path: Path) -> None:
+    weights, sidecar = ((REPO / "checkpoints" / "digits-mlp-2d").with_suffix(s).read_bytes()
+                        for s in (".safetensors", ".json"))
+    other = (REPO / "checkpoints" / "digits-mlp-8d.safetensors").read_bytes()
+    pair = {"weights": (weights[:100], sidecar), "sidecar": (weights, b"{not json"), "swap": (other, sidecar)}[damage]
+    with pytest.raises(CheckpointError):
+        import_pair(*pair, "upload", tmp_path)
+    assert list(tmp_path.iterdir()) == []

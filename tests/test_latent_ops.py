@@ -1,10 +1,11 @@
 """latent_ops: interpolation paths, traversals, the prior grid, tiling, dim ranking."""
 import numpy as np
 import pytest
-from scipy.stats import norm
+import torch
+from scipy.stats import chi2, norm
 
 from vae_core.latent_ops import (
-    enlarge, lerp, prior_grid, prior_quantiles, rank_dims, sample_prior, slerp, tile_images, traversal,
+    enlarge, lerp, lerp_midpoint_percentile, prior_grid, prior_quantiles, rank_dims, sample_prior, slerp, tile_images, traversal,
     traversal_rows,
 )
 
@@ -121,3 +122,34 @@ def test_sample_prior_is_reproducible_per_generator():
     a = sample_prior(6, np.random.default_rng(3))
     b = sample_prior(6, np.random.default_rng(3))
     assert a.shape == (6,) and np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("d,expected", [(2, 0.2929), (8, 0.1146), (16, 0.0419)])
+def test_lerp_midpoint_percentile_against_sampling(d: int, expected: float) -> None:
+    """Closed form against 200,000 pairs of prior draws; 2-D is 1 - 2^(-1/2) exactly."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, 200_000, d))
+    mid_r2 = (((a + b) / 2) ** 2).sum(axis=1)
+    sampled = np.median(chi2.cdf(mid_r2, d))
+    assert lerp_midpoint_percentile(d) == pytest.approx(expected, abs=1e-4)
+    assert lerp_midpoint_percentile(d) == pytest.approx(sampled, abs=0.005)
+    if d == 2:
+        assert lerp_midpoint_percentile(2) == pytest.approx(1 - 2**-0.5, abs=1e-12)
+
+
+def test_enlarge_and_tile_keep_colour_images_whole() -> None:
+    from vae_core.inference import to_display
+    from vae_core.latent_ops import enlarge, tile_images
+
+    batch = torch.rand(5, 3, 8, 8)
+    shown = to_display(batch)
+    assert shown.shape == (5, 8, 8, 3) and np.array_equal(shown[2, 3, 4], batch[2, :, 3, 4].numpy())
+    assert to_display(batch[:, :1]).shape == (5, 8, 8)
+    big = enlarge(shown, 3)
+    assert big.shape == (5, 24, 24, 3) and np.array_equal(big[1, 7, 8], shown[1, 2, 2])
+    assert enlarge(shown[0], 2).shape == (16, 16, 3) and enlarge(shown[0, ..., 0], 2).shape == (16, 16)
+    grid = tile_images(shown, ncols=3)
+    assert grid.shape == (17, 26, 3)
+    assert np.array_equal(grid[9:17, 9:17], shown[4]) and (grid[9:17, 18:26] == 1.0).all()
+    gray = tile_images(shown[..., 0], ncols=3)
+    assert np.array_equal(gray, grid[..., 0])

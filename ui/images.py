@@ -5,17 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from vae_core.inference import to_uint8
-from vae_core.latent_ops import enlarge
+from vae_core.latent_ops import enlarge, is_colour
 
 
 def enlarge_to(images: np.ndarray, target_px: int) -> np.ndarray:
-    """Enlarge (..., H, W) by the whole factor that brings H closest to target_px from below
-    (at least 1); a colour image (H, W, 3 or 4) by its first two axes."""
+    """Enlarge (..., H, W) or (..., H, W, 3) by the whole factor that brings H closest to
+    target_px from below (at least 1)."""
     images = np.asarray(images)
-    if images.ndim == 3 and images.shape[-1] in (3, 4) and images.dtype == np.uint8:
-        factor = max(1, target_px // images.shape[0])
-        return np.repeat(np.repeat(images, factor, axis=0), factor, axis=1)
-    return enlarge(images, max(1, target_px // images.shape[-2]))
+    height = images.shape[-3] if is_colour(images) else images.shape[-2]
+    return enlarge(images, max(1, target_px // height))
 
 
 def crisp(images: np.ndarray, target_px: int) -> np.ndarray:

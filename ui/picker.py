@@ -7,17 +7,17 @@ from typing import Any
 import streamlit as st
 
 from vae_core import Checkpoint, CheckpointError
+from vae_core.evaluation import card_lines
+from vae_core.likelihoods import LEGACY_RECON
 
 from .loaders import DEFAULT_MODEL, available_models, load_model
 from .state import MODEL_KEY, SELECT_NEXT_KEY
 from .url_state import MODEL, first_visit, show_in_url
 
 
-LIKELIHOODS = {"bce": "Bernoulli", "mse": "Gaussian"}  # the decoder's p(x|z), by the sidecar's "recon"
-
-
 def likelihood_name(recon: str) -> str:
-    return LIKELIHOODS.get(recon, recon)
+    """The decoder's p(x|z) by name, also for sidecars written before the likelihoods had names."""
+    return LEGACY_RECON.get(recon, recon)
 
 
 def model_label(meta: dict[str, Any], path: str) -> str:
@@ -63,16 +63,14 @@ def model_picker() -> Checkpoint | None:
 
 def _model_card(ckpt: Checkpoint) -> None:
     meta, cfg = ckpt.metadata, ckpt.config
-    final = meta.get("final") or {}
+    lines = [
+        f"**Data set**: {meta.get('dataset', '?')}",
+        f"**Architecture**: {cfg.arch}, hidden {cfg.hidden_dim}, image {cfg.image_shape[1]}×{cfg.image_shape[2]}",
+        f"**Latent dim**: {cfg.latent_dim} (z[0] … z[{cfg.latent_dim - 1}])",
+        f"**Epochs**: {meta.get('epochs_trained', '?')}",
+        f"**β** (weight of the KL term): {(meta.get('train') or {}).get('beta', '?')}",
+        *card_lines(meta, cfg),
+        f"**Trained on**: {meta.get('device', '?')}",
+    ]
     with st.sidebar.expander("Model card", expanded=False):
-        st.markdown(
-            f"- **Data set**: {meta.get('dataset', '?')}\n"
-            f"- **Architecture**: {cfg.arch}, hidden {cfg.hidden_dim}, image {cfg.image_shape[1]}×{cfg.image_shape[2]}\n"
-            f"- **Latent dim**: {cfg.latent_dim}\n"
-            f"- **Likelihood p(x|z)**: {likelihood_name(cfg.recon)}\n"
-            f"- **β** (weight of the KL term): {(meta.get('train') or {}).get('beta', '?')}\n"
-            f"- **Epochs**: {meta.get('epochs_trained', '?')} (best at {final.get('best_epoch', '?')})\n"
-            f"- **Test loss**: {final.get('test_loss', float('nan')):.2f} nats/image "
-            f"(recon {final.get('test_recon', float('nan')):.2f}, KL {final.get('test_kl', float('nan')):.2f})\n"
-            f"- **Trained on**: {meta.get('device', '?')}"
-        )
+        st.markdown("\n".join(f"- {line}" for line in lines))

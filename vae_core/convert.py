@@ -1,6 +1,12 @@
-"""Command line: `python -m vae_core.convert --from pytorch-examples vae.pt --out checkpoints/NAME`.
+"""Bringing models in: a checkpoint pair uploaded to the app (`import_pair`), and, on the
+command line, `python -m vae_core.convert --from pytorch-examples vae.pt --out checkpoints/NAME`.
 
-Turns a model trained elsewhere into a vae-explorer checkpoint, with the latent codes of a
+An uploaded pair (NAME.safetensors + NAME.json) passes the same checks as a local checkpoint:
+it is written to a temporary folder beside its destination and loaded from there with
+`load_checkpoint`; only a pair that loads is moved into the folder (weights first, so a
+reader that finds the description finds the weights), and an existing name is never replaced.
+
+The command line turns a model trained elsewhere into a vae-explorer checkpoint, with the latent codes of a
 chosen data set (`--dataset`, `--data-dir`, as for training) so its map works at once.
 
 pytorch-examples: the state_dict of pytorch/examples' vae/main.py (`torch.save(model.state_dict(),
@@ -15,8 +21,10 @@ from __future__ import annotations
 import argparse
 import hashlib
 import math
+import os
 import pickle
 import sys
+import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,10 +32,11 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from .checkpoints import CheckpointError, LatentCodes, save_checkpoint
+from .checkpoints import CheckpointError, LatentCodes, checkpoint_paths, load_checkpoint, save_checkpoint
 from .config import DATASETS, ModelConfig
 from .data import DataError, ImageData, load_dataset
 from .models import VAE, build_model
+from .naming import sanitize_checkpoint_name
 from .training import encode_all
 
 SOURCES = ("pytorch-examples",)
@@ -78,7 +87,7 @@ def from_pytorch_examples(state: Mapping[str, Tensor]) -> VAE:
     if not shapes_ok:
         raise ConversionError("its layer shapes do not chain as fc1 -> fc21/fc22 -> fc3 -> fc4 over square images")
     try:
-        config = ModelConfig(arch="mlp", image_shape=(1, side, side), latent_dim=latent, hidden_dim=hidden, recon="bce")
+        config = ModelConfig(arch="mlp", image_shape=(1, side, side), latent_dim=latent, hidden_dim=hidden, recon="bernoulli")
     except ValueError as err:
         raise ConversionError(f"this model cannot be explored here: {err}") from None
     ours = {f"{_LAYERS[layer]}.{part}": state[f"{layer}.{part}"] for layer in _LAYERS for part in ("weight", "bias")}
@@ -114,6 +123,27 @@ def convert(
         },
     }
     return save_checkpoint(out, model, metadata, LatentCodes(mu, log_var, data.labels))
+
+
+def import_pair(weights: bytes, sidecar: bytes, name: str, folder: str | Path) -> Path:
+    """Check an uploaded checkpoint pair and add it to `folder` as `name`; its weights path.
+
+    Raises CheckpointError (the pair does not load, or `name` is taken) or ValueError (a name
+    with no usable characters), each with a message for the user."""
+    stem = sanitize_checkpoint_name(name)
+    folder = Path(folder)
+    weights_path, sidecar_path = checkpoint_paths(folder / stem)
+    if weights_path.exists() or sidecar_path.exists():
+        raise CheckpointError(f"a model named {stem} exists already: choose another name")
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".upload-") as tmp:
+        staged_weights, staged_sidecar = checkpoint_paths(Path(tmp) / stem)
+        staged_weights.write_bytes(weights)
+        staged_sidecar.write_bytes(sidecar)
+        load_checkpoint(staged_weights)  # every check a local checkpoint gets
+        os.replace(staged_weights, weights_path)
+        os.replace(staged_sidecar, sidecar_path)
+    return weights_path
 
 
 def build_parser() -> argparse.ArgumentParser:

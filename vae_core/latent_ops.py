@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy.stats import norm
+from scipy.stats import chi2, norm
 
 from .losses import kl_per_dim
 
@@ -45,6 +45,18 @@ def slerp(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
     path = direction * ((1.0 - t) * norm_a + t * norm_b)
     path[0], path[-1] = a, b  # exact ends, free of rounding
     return path
+
+
+def lerp_midpoint_percentile(d: int) -> float:
+    """Where the straight path's midpoint between two draws from N(0, I_d) sits among the prior's
+    radii: the median over pairs of P(|z| < |midpoint|), in [0, 1].
+
+    The midpoint (a + b) / 2 is N(0, I / 2), so |mid|^2 is chi2_d / 2 and the median is
+    F_chi2_d(median(chi2_d) / 2): 0.29 for d = 2 (no thin shell: the middle is not improbable),
+    0.11 for d = 8, 0.04 for d = 16 (the segment cuts through the empty middle; slerp keeps
+    the norm, near the 50th percentile).
+    """
+    return float(chi2.cdf(chi2.median(d) / 2.0, d))
 
 
 def traversal(z: np.ndarray, dim: int, values: np.ndarray) -> np.ndarray:
@@ -87,20 +99,27 @@ def prior_grid(n: int) -> np.ndarray:
     return np.stack([z0.ravel(), z1.ravel()], axis=1)
 
 
+def is_colour(images: np.ndarray) -> bool:
+    """Whether a display image or batch ends in an RGB axis: (..., H, W, 3). Images are at
+    least 8 pixels wide, so a gray (..., H, W) never ends in 3."""
+    return images.ndim >= 3 and images.shape[-1] == 3
+
+
 def enlarge(images: np.ndarray, factor: int) -> np.ndarray:
-    """Nearest-neighbour upscaling of the last two axes, so small images stay crisp."""
-    return np.repeat(np.repeat(images, factor, axis=-2), factor, axis=-1)
+    """Nearest-neighbour upscaling of the pixel axes, (..., H, W) or (..., H, W, 3), so small images stay crisp."""
+    rows, cols = (-3, -2) if is_colour(images) else (-2, -1)
+    return np.repeat(np.repeat(images, factor, axis=rows), factor, axis=cols)
 
 
 def tile_images(images: np.ndarray, ncols: int, sep_value: float = 1.0) -> np.ndarray:
-    """images (N, H, W) -> one image (rows*(H+1)-1, cols*(W+1)-1) in row-major order.
+    """images (N, H, W) or (N, H, W, 3) -> one image (rows*(H+1)-1, cols*(W+1)-1[, 3]) in row-major order.
 
     Tiles are split by 1-px lines of `sep_value`; unused slots of the last row take it too.
     """
-    n, h, w = images.shape
+    n, h, w = images.shape[:3]
     ncols = max(1, min(ncols, n))
     nrows = -(-n // ncols)
-    canvas = np.full((nrows * (h + 1) - 1, ncols * (w + 1) - 1), sep_value, dtype=images.dtype)
+    canvas = np.full((nrows * (h + 1) - 1, ncols * (w + 1) - 1, *images.shape[3:]), sep_value, dtype=images.dtype)
     for i, image in enumerate(images):
         r, c = divmod(i, ncols)
         canvas[r * (h + 1): r * (h + 1) + h, c * (w + 1): c * (w + 1) + w] = image
