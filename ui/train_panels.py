@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from vae_core.checkpoints import CheckpointExistsError, checkpoint_version
+from vae_core.checkpoints import CheckpointExistsError, checkpoint_paths, checkpoint_version
 from vae_core.jobs import JobState, StopReason, TrainingJob
 from vae_core.naming import sanitize_checkpoint_name
 
@@ -68,6 +68,9 @@ def save_panel(job: TrainingJob) -> None:
         return
     if stem != name.strip():
         st.caption(f"Will be saved as {plain(stem)}.")
+    if job.saved_as == checkpoint_paths(folder / stem)[0]:
+        st.caption(f"This run is saved as {plain(stem)}. Give another name to save a copy.")
+        return  # the file it just wrote is no clash to warn about
     overwrite = st.session_state.get("train_overwrite", False)
     version = _version_seen(stem, overwrite)
     if version is not None:
