@@ -13,7 +13,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import streamlit as st  # noqa: E402
 import torch  # noqa: E402
 
-from pages.common import CHECKPOINT_KEY, model_picker  # noqa: E402
+from ui.picker import model_picker  # noqa: E402
+from ui.state import CHECKPOINT_KEY  # noqa: E402
 
 # Our models are tiny: one intra-op thread per script run avoids waking a sleeping worker for
 # every small op, which on a 2-core machine with training in the background made decodes erratic
@@ -31,6 +32,7 @@ PAGES = [
     st.Page("pages/explore.py", title="Explore", icon=":material/tune:"),
     st.Page("pages/reparameterization.py", title="Reparameterization", icon=":material/casino:"),
     st.Page("pages/encode.py", title="Encode", icon=":material/upload:"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
 ]
 
 page = st.navigation(PAGES)

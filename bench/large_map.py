@@ -220,14 +220,14 @@ def naive_figure(projection: Projection, labels: np.ndarray) -> go.Figure:
 
 
 def bench_payload(weights: Path, maps: dict[str, Projection]) -> None:
-    from pages.latent_map import axis_titles, map_figure
+    from ui.figures import codes_map_figure
 
     labels = load_checkpoint(weights).codes.labels.numpy()  # type: ignore[union-attr]
     names = [str(i) for i in range(10)]
     print("4. Payload: the figure's JSON as st.plotly_chart sends it (plotly.io.to_json, validate=False):")
     for method, projection in maps.items():
         spec, build, _ = timed(lambda p=projection: plotly.io.to_json(
-            map_figure(p, labels, names, axis_titles(p, (0, 1))), validate=False))
+            codes_map_figure(p, labels, names, 620, hover=True), validate=False))
         naive = plotly.io.to_json(naive_figure(projection, labels), validate=False)
         mb = len(spec) / 1e6
         traces = json.loads(spec)["data"]

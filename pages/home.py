@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from pages import common
+from ui.images import enlarge_to
+from ui.model_upload import checkpoint_upload
+from ui.state import current_model
 from vae_core.inference import decode_latents, to_uint8
-from vae_core.latent_ops import enlarge, tile_images
+from vae_core.latent_ops import tile_images
 
 N_SAMPLES = 8
 SAMPLE_PX = 56  # per decoded image, enlarged without blur
@@ -18,6 +20,7 @@ LINKS = [  # (page, what it does, icon as in app.py); page links do not wrap: at
     ("pages/explore.py", "Explore: sliders, interpolation, traversals", ":material/tune:"),
     ("pages/reparameterization.py", "Reparameterization: ε → z, KL, p(z|x)", ":material/casino:"),
     ("pages/encode.py", "Encode your own images: q(z|x)", ":material/upload:"),
+    ("pages/compare.py", "Compare two models on the same images", ":material/compare:"),
 ]
 
 st.title("Variational autoencoders, explored")
@@ -69,7 +72,7 @@ with theory:
 
 with model_col:
     st.subheader("The current model")
-    ckpt = common.current_model()
+    ckpt = current_model()
     if ckpt is None:
         st.warning("No model is loaded: pick one in the sidebar or train one.")
     else:
@@ -80,9 +83,12 @@ with model_col:
             f"{cfg.latent_dim}-dimensional latent space. Change it in the sidebar."
         )
         z = np.random.default_rng(0).standard_normal((N_SAMPLES, cfg.latent_dim))  # fixed: same pictures each run
-        grid = tile_images(decode_latents(ckpt.model, z), ncols=N_SAMPLES // 2)
-        st.image(to_uint8(enlarge(grid, max(1, SAMPLE_PX // cfg.image_shape[-1]))))
+        images = enlarge_to(decode_latents(ckpt.model, z), SAMPLE_PX)
+        st.image(to_uint8(tile_images(images, ncols=N_SAMPLES // 2)))
         st.caption(f"{N_SAMPLES} codes drawn from the prior N(0, I), decoded by this model.")
+
+    with st.expander("Add a model from its files"):
+        checkpoint_upload()
 
     st.subheader("Where to go")
     for path, label, icon in LINKS:

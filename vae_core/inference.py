@@ -12,6 +12,7 @@ import torch
 from PIL import Image
 
 from .models import VAE
+from .training import encode_all
 
 
 def to_display(images: torch.Tensor) -> np.ndarray:
@@ -28,11 +29,10 @@ def decode_latents(model: VAE, z: np.ndarray | torch.Tensor) -> np.ndarray:
     return to_display(model.decode(z_t.to(device)))
 
 
-@torch.inference_mode()
 def encode_images(model: VAE, images: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """images (N, C, H, W) in [0, 1] -> mu, log_var as (N, D) float32 arrays."""
-    device = next(model.parameters()).device
-    mu, log_var = model.encode(images.to(device))
+    """images (N, C, H, W) in [0, 1] -> mu, log_var as (N, D) float32 arrays, in batches
+    (`training.encode_all`, the one encoder of a whole data set)."""
+    mu, log_var = encode_all(model, images.to(next(model.parameters()).device))
     return mu.cpu().numpy(), log_var.cpu().numpy()
 
 

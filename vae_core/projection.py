@@ -283,25 +283,16 @@ class Click:
     index: int | None
 
 
-def click_at(embedding: np.ndarray, report: Any) -> Click | None:
-    """A click the map reported, {"x", "y", "rx", "ry"}: the spot in map units and the hit
-    radius per axis (a few screen pixels, in map units at the current zoom). It hits the
-    nearest code within that ellipse, if any, and then means that code's own position.
-    None when the report is not a click (missing or non-finite numbers)."""
-    if not isinstance(report, dict):
-        return None
-    try:
-        x, y, rx, ry = (float(report[k]) for k in ("x", "y", "rx", "ry"))
-    except (KeyError, TypeError, ValueError):
-        return None
-    if not np.isfinite([x, y, rx, ry]).all() or rx <= 0 or ry <= 0:
-        return None
+def click_at(embedding: np.ndarray, x: float, y: float, rx: float, ry: float) -> Click:
+    """A click at (x, y) in map units with a hit radius (rx, ry) per axis (a few screen pixels,
+    in map units at the current zoom; both > 0). It hits the nearest code within that ellipse,
+    if any, and then means that code's own position; else the spot itself."""
     if len(embedding):
         d2 = ((embedding[:, 0] - x) / rx) ** 2 + ((embedding[:, 1] - y) / ry) ** 2
         i = int(np.argmin(d2))
         if d2[i] <= 1.0:
             return Click((float(embedding[i, 0]), float(embedding[i, 1])), i)
-    return Click((x, y), None)
+    return Click((float(x), float(y)), None)
 
 
 def decode_at(model: VAE, projection: Projection, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -10,7 +10,8 @@ import pytest
 import torch
 from playwright.sync_api import Page
 
-from pages.common import ORT_BUNDLE, SHIPPED_DIR, browser_decoder
+from ui.browser_decoder import ORT_BUNDLE, browser_decoder
+from ui.loaders import SHIPPED_DIR
 from vae_core import Checkpoint, ModelConfig, TrainConfig, load_checkpoint, load_dataset, save_checkpoint
 from vae_core.training import Trainer
 
