@@ -16,7 +16,7 @@ from ui.reparam_figures import figure_1d, figure_2d, figure_bayes, figure_kl_bar
 from ui.state import handed_point, model_or_notice
 from vae_core import VAE, Checkpoint, DataError
 from vae_core.encoding import label_name
-from vae_core.inference import decode_latents, encode_images
+from vae_core.inference import decode_latents, encode_images, to_display
 from vae_core.reparam import (
     WORKED_KL, WORKED_Z, animation_frames_1d, cloud_frames_2d, format_number, kl_terms, reparameterize_np,
     sigma_from_log_var,
@@ -53,7 +53,7 @@ def _pick_input(ckpt: Checkpoint) -> tuple[np.ndarray, np.ndarray, np.ndarray, s
         index = st.number_input("Data point", 0, len(data) - 1, 0, key="rp_index")
         mu, log_var = encode_images(model, data.images[index : index + 1])
         label = label_name(int(data.labels[index]), data.class_names)
-        return mu[0], log_var[0], data.images[index, 0].numpy(), f"{data.name} #{index} (label {label})"
+        return mu[0], log_var[0], to_display(data.images[index : index + 1])[0], f"{data.name} #{index} (label {label})"
     try:
         codes_mu, codes_log_var, labels = model_codes(ckpt)
     except DataError:

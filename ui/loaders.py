@@ -12,6 +12,7 @@ import streamlit as st
 import torch
 
 from vae_core import Checkpoint, DataError, ImageData, list_checkpoints, load_checkpoint, load_dataset
+from vae_core.images import to_tensor
 from vae_core.inference import encode_images
 from vae_core.jobs import JobRegistry
 from vae_core.map_cache import MapCache
@@ -65,28 +66,31 @@ def model_id(ckpt: Checkpoint) -> tuple[str, int]:
 
 
 @st.cache_resource(show_spinner="Loading data…", max_entries=4)
-def _dataset(name: str, data_dir: str | None) -> ImageData:
-    return load_dataset(name, data_dir)
+def _dataset(name: str, data_dir: str | None, image_size: int | None = None, size: int | None = None) -> ImageData:
+    return load_dataset(name, data_dir, image_size, size)
 
 
-def dataset(name: str, data_dir: str | None) -> ImageData:
+def dataset(name: str, data_dir: str | None, image_size: int | None = None, size: int | None = None) -> ImageData:
     """A data set loaded once per server, shared by all sessions: never mutate it."""
-    return _dataset(name, data_dir)
+    return _dataset(name, data_dir, image_size, size)
 
 
 def model_dataset(ckpt: Checkpoint) -> ImageData | None:
     """The images the model was trained on, when they are on this machine; else None.
 
-    Shipped MNIST models stay explorable without their data through their stored codes.
+    Shipped MNIST models stay explorable without their data through their stored codes;
+    the shapes are drawn again, identically, wherever they are needed.
     """
     train = ckpt.metadata.get("train", {})
     name, data_dir = train.get("dataset", "digits"), train.get("data_dir")
+    if name == "shapes":
+        return _dataset(name, None, ckpt.config.image_shape[-1], train.get("dataset_size"))
     candidates = [data_dir] if name in ("idx", "folder") else [data_dir, str(MNIST_DIR)] if name == "mnist" else [data_dir]
     for directory in candidates:
         if name != "digits" and (directory is None or not Path(directory).is_dir()):
             continue
         try:
-            return _dataset(name, directory)
+            return _dataset(name, directory, ckpt.config.image_shape[-1] if name == "folder" else None)
         except DataError:
             continue
     return None
@@ -165,7 +169,7 @@ def _bayes(
     path: str, mtime_ns: int, image: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray, grid_n: int, around_q: bool,
 ) -> tuple[GridPosterior, tuple[np.ndarray, np.ndarray], Evidence]:
     model = load_model(path).model
-    x = torch.as_tensor(image, dtype=torch.float32).reshape(1, *model.config.image_shape)
+    x = to_tensor(image)  # (H, W) or (H, W, 3) -> (1, C, H, W)
     extent: Extent = window_around(mu2, sigma2) if around_q else (-4.0, 4.0, -4.0, 4.0)
     grid = grid_posterior(model, x, grid_n, extent)
     return grid, posterior_moments(grid), evidence(model, x, 1000, seed=0)

@@ -7,6 +7,7 @@ from typing import Any
 import streamlit as st
 
 from vae_core import Checkpoint, CheckpointError
+from vae_core.disentangle import Disentanglement
 
 from .loaders import DEFAULT_MODEL, available_models, load_model
 from .state import MODEL_KEY, SELECT_NEXT_KEY
@@ -48,7 +49,8 @@ def _model_card(ckpt: Checkpoint) -> None:
     with st.sidebar.expander("Model card", expanded=False):
         st.markdown(
             f"- **Data set**: {meta.get('dataset', '?')}\n"
-            f"- **Architecture**: {cfg.arch}, hidden {cfg.hidden_dim}, image {cfg.image_shape[1]}×{cfg.image_shape[2]}\n"
+            f"- **Architecture**: {cfg.arch}, hidden {cfg.hidden_dim}, image {cfg.image_shape[1]}×{cfg.image_shape[2]}"
+            f"{' RGB' if cfg.image_shape[0] == 3 else ''}\n"
             f"- **Latent dim**: {cfg.latent_dim}\n"
             f"- **Reconstruction**: {cfg.recon.upper()}\n"
             f"- **Epochs**: {meta.get('epochs_trained', '?')} (best at {final.get('best_epoch', '?')})\n"
@@ -56,3 +58,16 @@ def _model_card(ckpt: Checkpoint) -> None:
             f"(recon {final.get('test_recon', float('nan')):.2f}, KL {final.get('test_kl', float('nan')):.2f})\n"
             f"- **Trained on**: {meta.get('device', '?')}"
         )
+        found = Disentanglement.from_metadata(meta)
+        if found is not None:
+            st.markdown(mig_text(found))
+
+
+def mig_text(found: Disentanglement) -> str:
+    """MIG with what it is and its error, for the model card and the Explore page."""
+    return (
+        f"**MIG** {found.mig:.3f} ± {found.mig_se:.3f} (Mutual Information Gap against the "
+        f"{len(found.factor_names)} true factors, Chen et al. 2018: 0 = no factor has a dimension of its own, "
+        f"1 = each has one; estimated from the encoder means of {found.n_images:,} images in 20 bins, "
+        "± its bootstrap standard error)"
+    )
