@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import streamlit as st
-import torch
 
 from vae_core import Checkpoint, DataError, ImageData, list_checkpoints, load_checkpoint, load_dataset
 from vae_core.images import to_tensor
