@@ -42,7 +42,7 @@ def neighbours_gallery(
     st.caption(f"Its {len(index)} nearest codes in the latent space (Euclidean distance d between codes, "
                f"over all {mu.shape[1]} dimensions):")
     _thumbnails([image_of(int(i)) for i in index],
-                [f"#{i} {label_name(int(labels[i]), names)} · d={d:.2f}" for i, d in zip(index, distance)])
+                [f"#{i} {label_name(int(labels[i]), names)} · d={d:.2f}" for i, d in zip(index, distance)], per_row=4)
 
 
 @st.fragment
@@ -106,8 +106,9 @@ def holes_panel(
     fig.update_layout(xaxis_title=titles[0], yaxis_title=titles[1])
     st.plotly_chart(fig, key="latent_map_holes", width="stretch")
     model = load_model(str(ckpt.path)).model
-    for mask, caption in ((holes.in_hole, "decoded prior samples in holes"),
-                          (~holes.in_hole, "decoded prior samples where the codes are")):
+    for mask, caption in ((holes.in_hole, "Decoded prior samples in holes:"),
+                          (~holes.in_hole, "Decoded prior samples where the codes are:")):
         picked = holes.z[mask][:8]
         if len(picked):
-            _thumbnails(list(decode_latents(model, picked)), [caption if i == 0 else "" for i in range(len(picked))])
+            st.caption(caption)
+            _thumbnails(list(decode_latents(model, picked)), [""] * len(picked))
