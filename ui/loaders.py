@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import streamlit as st
-import torch
 
 from vae_core import (
     Checkpoint, CheckpointEntry, DataError, ImageData, LatentCodes, list_checkpoints, load_checkpoint, load_dataset,
 )
+from vae_core.images import to_tensor
 from vae_core.inference import encode_images
 from vae_core.jobs import JobRegistry, data_folder
 from vae_core.map_cache import MapCache
@@ -96,27 +96,31 @@ def model_id(ckpt: Checkpoint) -> tuple[str, int]:
 
 
 @st.cache_resource(show_spinner="Loading data…", max_entries=4)
-def _dataset(name: str, data_dir: str | None) -> ImageData:
-    return load_dataset(name, data_dir)
+def _dataset(name: str, data_dir: str | None, image_size: int | None = None, size: int | None = None) -> ImageData:
+    return load_dataset(name, data_dir, image_size, size)
 
 
-def dataset(name: str, data_dir: str | None) -> ImageData:
+def dataset(name: str, data_dir: str | None, image_size: int | None = None, size: int | None = None) -> ImageData:
     """A data set loaded once per server, shared by all sessions: never mutate it."""
-    return _dataset(name, data_dir)
+    return _dataset(name, data_dir, image_size, size)
 
 
 def model_dataset(ckpt: Checkpoint) -> ImageData | None:
     """The images the model was trained on, when they are on this machine; else None.
 
-    Shipped MNIST models stay explorable without their data through their stored codes.
+    Shipped MNIST models stay explorable without their data through their stored codes;
+    the shapes are drawn again, identically, wherever they are needed.
     """
     train = ckpt.metadata.train
     name, data_dir = (train.dataset, train.data_dir) if train is not None else ("digits", None)
+    if name == "shapes":
+        return _dataset(name, None, ckpt.config.image_shape[-1], train.dataset_size if train is not None else None)
     candidates = [data_dir] if name in ("idx", "folder") else [data_dir, str(MNIST_DIR)] if name == "mnist" else [data_dir]
     for directory in candidates:
         try:
             # a folder named in a checkpoint is read only under the data roots, as one typed on the Train page
-            return _dataset(name, None if name == "digits" else str(data_folder(directory or "")))
+            folder = None if name == "digits" else str(data_folder(directory or ""))
+            return _dataset(name, folder, ckpt.config.image_shape[-1] if name == "folder" else None)
         except DataError:
             continue
     return None
@@ -225,7 +229,7 @@ def _bayes(
     path: str, mtime_ns: int, image: np.ndarray, mu: np.ndarray, log_var: np.ndarray,
 ) -> tuple[GridPosterior | None, Evidence]:
     model = load_model(path).model
-    x = torch.as_tensor(image, dtype=torch.float32).reshape(1, *model.config.image_shape)
+    x = to_tensor(image)  # (H, W) or (H, W, 3) -> (1, C, H, W)
     grid = grid_posterior(model, x) if model.latent_dim == 2 else None
     return grid, evidence(model, x, mu, log_var, grid=grid, n_samples=EVIDENCE_SAMPLES, seed=0)
 
