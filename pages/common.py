@@ -2,6 +2,7 @@
 the latent point handed from one page to another. No VAE logic lives here."""
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from dataclasses import dataclass
@@ -12,10 +13,11 @@ import numpy as np
 import streamlit as st
 
 from vae_core import Checkpoint, CheckpointError, DataError, ImageData, list_checkpoints, load_checkpoint, load_dataset
+from vae_core.checkpoints import _atomic_write
 from vae_core.decoder_export import DecoderExports
 from vae_core.inference import encode_images
 from vae_core.map_cache import MapCache
-from vae_core.projection import Method, Projection, ProjectionJob
+from vae_core.projection import LinearProjection, Method, Projection, ProjectionJob, TSNEProjection
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_DIR = REPO / "checkpoints"
@@ -32,6 +34,12 @@ MODEL_KEY = "model_path"  # selectbox key: the chosen checkpoint's weights path 
 LATENT_KEY = "latent_z"  # list[float]: the point the Explore page starts from
 LATENT_SOURCE_KEY = "latent_source"  # str: where that point came from, for the caption
 SELECT_NEXT_KEY = "select_model_next"  # str: a weights path the picker selects on its next draw
+
+# Decodes z in the page and paints it (pages/js/in_page_decoder.js): Explore's sliders and small
+# map, the latent map's image under the pointer, the reparameterization animations' samples.
+in_page_decoder = st.components.v2.component(
+    "vae_explorer.in_page_decoder", js=(Path(__file__).parent / "js" / "in_page_decoder.js").read_text(encoding="utf-8"),
+)
 
 # Draws on a plotly map in the browser (pages/js/map_events.js): a marker, the hovered point's
 # image, clicks. One registration for every page that mounts it (Latent map, Explore).
@@ -77,6 +85,21 @@ def browser_decoder(ckpt: Checkpoint) -> BrowserDecoder | str:
     """The model's decoder for the page, exported once per model and kept in static/decoders;
     or why the server must decode instead (a sentence for the user)."""
     return _browser_decoder(str(ckpt.path), ckpt.path.stat().st_mtime_ns)
+
+
+def map_inverse(projection: Projection) -> dict[str, Any]:
+    """What the page needs to turn a map position into z exactly as `projection.to_latent`
+    does: a plane's origin and axes inline, or for t-SNE a float32 file of the map positions
+    and the codes (static/maps, named by its content) for the page's neighbour blend."""
+    if isinstance(projection, LinearProjection):
+        return {"kind": "linear", "origin": projection.origin.tolist(), "components": projection.components.tolist()}
+    assert isinstance(projection, TSNEProjection)
+    blob = np.concatenate([projection.embedding.ravel(), projection.codes.ravel()]).astype("<f4").tobytes()
+    path = STATIC / "maps" / f"{hashlib.sha256(blob).hexdigest()[:24]}.f32"
+    if not path.is_file():
+        _atomic_write(path, blob)
+    n, d = projection.codes.shape
+    return {"kind": "blend", "url": static_url(path), "n": n, "d": d, "k": projection.k}
 
 
 def user_dir() -> Path:

@@ -8,9 +8,11 @@
 // - loadDecoder(url): one ONNX session per model URL, shared by every component of the page.
 // - FramePainter: decodes the latest requested z once per animation frame and paints it to
 //   a canvas; requests made while a decode runs collapse into one (the newest wins).
-// - linearInverse / blendInverse: map position -> z, as vae_core.projection does it (the
+// - mapInverse(spec): map position -> z, as vae_core.projection's to_latent does it (the
 //   plane of PCA or two latent axes exactly; t-SNE by the inverse-distance blend of the codes
-//   of the k nearest map neighbours).
+//   of the k nearest map neighbours). spec: {kind: "linear", origin, components} or
+//   {kind: "blend", url, n, d, k}, the url naming a float32 file of the map positions (n, 2)
+//   then the codes (n, d).
 
 const VENDOR = new URL("../vendor/onnxruntime-web/", import.meta.url);
 let runtimePromise = null;
@@ -128,7 +130,7 @@ export class FramePainter {
 }
 
 // origin (D,), components (2, D) as nested arrays -> (x, y) => z = origin + x * c0 + y * c1
-export function linearInverse(origin, components) {
+function linearInverse(origin, components) {
   const o = Float64Array.from(origin), c0 = Float64Array.from(components[0]), c1 = Float64Array.from(components[1]);
   return (x, y) => {
     const z = new Float32Array(o.length);
@@ -139,7 +141,7 @@ export function linearInverse(origin, components) {
 
 // embedding (N * 2) and codes (N * D), both flat Float32Arrays -> (x, y) => Shepard's blend
 // (weights 1 / distance², distances floored at 1e-12) of the codes of the k nearest points.
-export function blendInverse(embedding, codes, k) {
+function blendInverse(embedding, codes, k) {
   const n = embedding.length / 2, d = codes.length / n, kk = Math.min(k, n);
   const bestI = new Int32Array(kk), bestD = new Float64Array(kk);
   return (x, y) => {
@@ -161,4 +163,12 @@ export function blendInverse(embedding, codes, k) {
     }
     return Float32Array.from(z, (v) => v / total);
   };
+}
+
+export async function mapInverse(spec) {
+  if (spec.kind === "linear") return linearInverse(spec.origin, spec.components);
+  const response = await fetch(new URL(spec.url, document.baseURI));
+  if (!response.ok) throw new Error(`the map's codes could not be loaded (HTTP ${response.status})`);
+  const all = new Float32Array(await response.arrayBuffer());
+  return blendInverse(all.subarray(0, 2 * spec.n), all.subarray(2 * spec.n), spec.k);
 }
