@@ -9,6 +9,19 @@ with the shipped mnist-conv-16d model (picked in the sidebar) and its 10,000-cod
   3. Explore: slider change (a mouse click on a slider's track) -> the new decoded
      image visible, p50 and p95 over --moves random moves                     bar p95 <= 100 ms
   4. server memory (RSS of the streamlit process) after visiting every page   bar <= 1 GB
+In the page (the decoder runs in the browser, ui/js/in_page_decoder.js), beside the server
+path's figures above (measured in the same run, the pages opened with ?decode=server):
+  5. Latent map, "decode under the pointer" (PCA): pointer move -> the new image painted,
+     p95 over --pointer-moves moves                                             bar p95 <= 20 ms
+  6. Explore: slider change (a click on a slider's track) -> the new image painted
+                                                                               bar p95 <= 20 ms
+  7. a 10-second scrub across the map (the pointer moving all the time): decoded frames
+     painted per second                                                        bar >= 50 /s
+     and the messages the page sent the server meanwhile (each would be a script rerun) bar 0
+  8. page memory (JS heap after a forced collection) after a minute of scrubbing, over
+     before it                                                                 bar <= 1.5x
+Times 5 and 6 run from the input event's own timestamp (when the browser got the pointer
+event) to the first animation frame after the canvas was painted.
 
 Times 2 and 3 are taken in the page: performance.now() at the gesture's pointerup (a click
 and a slider both act on release) to the first animation frame after the new image has
@@ -47,6 +60,8 @@ from tests.e2e.conftest import (  # noqa: E402
 
 MODEL = "mnist-conv-16d"
 COLD_START_BAR_S, MAP_P95_BAR_MS, SLIDER_P95_BAR_MS, RSS_BAR_MB = 6.0, 150.0, 100.0, 1024.0
+POINTER_P95_BAR_MS, IN_PAGE_SLIDER_P95_BAR_MS, SCRUB_FPS_BAR, HEAP_RATIO_BAR = 20.0, 20.0, 50.0, 1.5
+SCRUB_S, SOAK_S = 10.0, 60.0
 AIM_MS = 300  # the pointer rests on the spot before a map click
 PAGES = ("Train", "Latent map", "Explore", "Reparameterization", "Encode")
 
@@ -67,6 +82,22 @@ INIT_JS = """(() => {
     };
     window.WebSocket.prototype = Socket.prototype;
     document.addEventListener('pointerup', () => { lat.up = performance.now(); }, true);
+    // in-page decodes: each paint of the decoder's canvas, timed from the last pointer event
+    lat.input = null;
+    lat.painted = 0;
+    lat.paintWaiters = [];
+    for (const name of ['pointermove', 'pointerdown']) {
+        document.addEventListener(name, (e) => { lat.input = e.timeStamp; }, true);
+    }
+    document.addEventListener('vae-painted', () => {
+        const input = lat.input;
+        requestAnimationFrame(() => {
+            lat.painted += 1;
+            const ms = performance.now() - input;
+            lat.paintWaiters.splice(0).forEach(resolve => resolve(ms));
+        });
+    }, true);
+    lat.nextPaint = () => new Promise(resolve => lat.paintWaiters.push(resolve));
     const mark = (img) => {
         const src = img.src;
         if (!src || src in lat.shown) return;
@@ -232,6 +263,106 @@ def slider_moves(page: Page, n: int, rng: np.random.Generator) -> Samples:
 
         src = timed_change(page, drag, src, "decode(z)", samples)
     return samples
+
+
+# ---------------------------------------------------------------- 5-8. in the page
+PAINT_JS = """() => Promise.race([window.__lat.pending, new Promise((_, reject) =>
+    setTimeout(() => reject(new Error('nothing painted within 10 s')), 10000))])"""
+
+
+def timed_paint(page: Page, act: Callable[[], None]) -> float:
+    """Do `act` (a pointer gesture); ms from its event to the canvas painted, in the page."""
+    page.evaluate("() => { window.__lat.pending = window.__lat.nextPaint(); }")
+    act()
+    return float(page.evaluate(PAINT_JS))
+
+
+def in_page_ready(page: Page) -> None:
+    """Wait until the page's decoder runs (its status line says so; Playwright's locators see
+    into the component's shadow root)."""
+    page.locator('[data-testid="vaeDecodePath"]', has_text="Decoded in this browser").first.wait_for(timeout=120_000)
+
+
+def plot_box(page: Page) -> dict:
+    area = page.locator(f"{MAIN} .js-plotly-plot .nsewdrag").first
+    area.wait_for()
+    return area.bounding_box()
+
+
+def open_pointer_map(page: Page, url: str) -> dict:
+    """The Latent map in "decode under the pointer" mode, PCA; returns the plot area's box."""
+    go_to(page, "Latent map")
+    page.locator(f"{MAIN} [data-testid='stButtonGroup']").get_by_text("PCA", exact=True).click()
+    wait_idle(page)
+    in_page_ready(page)
+    return plot_box(page)
+
+
+def pointer_moves(page: Page, box: dict, n: int, rng: np.random.Generator) -> list[float]:
+    """Move the pointer to a random spot of the map, wait for its image; n times (plus a warm-up)."""
+    ms = []
+    for i in range(n + 1):
+        x, y = box["x"] + rng.uniform(0.05, 0.95) * box["width"], box["y"] + rng.uniform(0.05, 0.95) * box["height"]
+        t = timed_paint(page, lambda: page.mouse.move(x, y))
+        if i:
+            ms.append(t)
+        page.wait_for_timeout(20)
+    return ms
+
+
+def in_page_slider_moves(page: Page, n: int, rng: np.random.Generator) -> list[float]:
+    """Click a random in-page slider at a random place on its track; n times (plus a warm-up)."""
+    go_to(page, "Explore")
+    in_page_ready(page)
+    sliders = page.locator(f'{MAIN} [data-testid="vaeSlider"]')
+    count = sliders.count()
+    ms = []
+    for i in range(n + 1):
+        box = sliders.nth(int(rng.integers(count))).bounding_box()
+        x, y = box["x"] + rng.uniform(0.05, 0.95) * box["width"], box["y"] + box["height"] / 2
+
+        def click() -> None:
+            page.mouse.move(x, y)
+            page.mouse.down()
+            page.mouse.up()
+
+        page.mouse.move(x, y)  # the move's own paint is not the click's
+        page.wait_for_timeout(30)
+        t = timed_paint(page, click)
+        if i:
+            ms.append(t)
+    return ms
+
+
+def scrub(page: Page, box: dict, seconds: float) -> tuple[float, int]:
+    """Sweep the pointer across the map for `seconds` without pause (a Lissajous path);
+    returns (frames painted per second, messages the page sent the server meanwhile)."""
+    before = page.evaluate("() => [window.__lat.painted, window.__lat.sent.length]")
+    t0 = time.perf_counter()
+    k = 0
+    while (elapsed := time.perf_counter() - t0) < seconds:
+        u, v = 0.5 + 0.45 * np.sin(1.3 * elapsed * np.pi), 0.5 + 0.45 * np.sin(0.9 * elapsed * np.pi + 1.0)
+        page.mouse.move(box["x"] + u * box["width"], box["y"] + v * box["height"])
+        k += 1
+    elapsed = time.perf_counter() - t0
+    after = page.evaluate("() => [window.__lat.painted, window.__lat.sent.length]")
+    return (after[0] - before[0]) / elapsed, after[1] - before[1]
+
+
+def heap_mb(page: Page) -> float:
+    """The page's JS heap after a forced garbage collection, in MB (CDP)."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+        cdp.send("HeapProfiler.collectGarbage")
+        cdp.send("Performance.enable")
+        metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+        return metrics["JSHeapUsedSize"] / 2**20
+    finally:
+        cdp.detach()
+
+
+def ms_line(ms: list[float]) -> str:
+    return f"n={len(ms)}  p50 {percentile(ms, 50):.1f} ms, p95 {percentile(ms, 95):.1f} ms, max {max(ms):.1f} ms"
 
 
 # ---------------------------------------------------------------- 4. memory

@@ -2,17 +2,17 @@
 // in the browser (static/js/vae_decoder.mjs: onnxruntime-web on the exported graph) and paints
 // the image to a canvas on every animation frame, without a round trip to the server.
 //
-// data: decoder ({module, model, latent_dim, shape}, or null when the server must decode),
-// reason (why the server decodes, when decoder is null), size (px), role, and per role:
+// data: decoder ({module, model, latent_dim, shape}), size (px), role, and per role:
 // - "sliders": z (the server's current point), dims [[index, label]...], limit, step, and
 //   map (optional): {chart, inverse} to drag the point on a small plotly map / click to jump.
-//   Every input paints at once; the settled z goes to the server debounced (state "z").
-//   In server mode the page sends the image of its z as data.image (a data URL).
+//   Every input paints at once; the settled z goes to the server debounced (state "z"), and
+//   a new data.z from the server (a button, a hand-off) moves the sliders.
 // - "pointer": chart, inverse: the image under the pointer follows it over the map.
 // - "frames": chart, frames (z per animation frame): the image of the frame plotly shows.
 // inverse: {kind: "linear", origin, components} or {kind: "blend", url, n, d, k} (a float32
 // file: the map positions (n, 2) then the codes (n, d)); see vae_decoder.mjs.
-// State "path": "browser" once the in-page decoder painted, else "server".
+// State "path": "browser" once the decoder runs here, else "server: <why>" (the page then
+// decodes on the server instead).
 
 const SETTLE_MS = 250;  // the server hears a point once the pointer or slider rests this long
 const POLL_MS = 300;
@@ -48,8 +48,6 @@ function createState(root, data, setStateValue) {
   s.box = el("div", { display: "flex", flexDirection: "column", gap: "6px", font: "14px sans-serif" });
   s.canvas = el("canvas", { width: `${data.size}px`, height: `${data.size}px`, imageRendering: "pixelated", background: "#000" },
     { "data-testid": "vaeDecodedCanvas" });
-  s.img = el("img", { width: `${data.size}px`, height: `${data.size}px`, imageRendering: "pixelated", display: "none" },
-    { "data-testid": "vaeServerImage" });
   s.status = el("div", { fontSize: "12px", opacity: "0.75" }, { "data-testid": "vaeDecodePath" });
   s.painted = 0;
   s.listen = (target, name, fn, opts) => { target.addEventListener(name, fn, opts); s.listeners.push([target, name, fn, opts]); };
@@ -59,7 +57,7 @@ function createState(root, data, setStateValue) {
   };
   s.onPaint = (z, ms) => {
     s.painted += 1;
-    s.canvas.dispatchEvent(new CustomEvent("vae-painted", { bubbles: true, detail: { ms, count: s.painted } }));
+    s.canvas.dispatchEvent(new CustomEvent("vae-painted", { bubbles: true, composed: true, detail: { ms, count: s.painted } }));
   };
   s.stop = () => {
     s.stopped = true;
@@ -75,10 +73,6 @@ function createState(root, data, setStateValue) {
 }
 
 async function start(s, data) {
-  if (!data.decoder) {
-    s.setPath("server", `Decoded on the server: ${data.reason}.`);
-    return;
-  }
   s.status.textContent = "Loading the in-page decoder…";
   try {
     const mod = await load(data.decoder.module);
@@ -90,7 +84,8 @@ async function start(s, data) {
     s.setPath("browser", "Decoded in this browser (onnxruntime-web, WebAssembly), every animation frame.");
   } catch (err) {
     console.warn("in-page decoding is off:", err);
-    s.setPath("server", `Decoded on the server: this browser cannot run the decoder (${String(err.message || err).slice(0, 120)}).`);
+    const why = `this browser cannot run the decoder (${String(err.message || err).slice(0, 120)})`;
+    s.setPath(`server: ${why}`, `Decoded on the server: ${why}.`);
   }
 }
 
@@ -101,15 +96,20 @@ function sliders(s, setStateValue) {
   s.z = Float32Array.from(s.data.z);
   const settle = () => {
     clearTimeout(s.settleTimer);
-    s.settleTimer = setTimeout(() => setStateValue("z", Array.from(s.z)), SETTLE_MS);
+    s.settleTimer = setTimeout(() => {
+      const z = Array.from(s.z);
+      s.sent = JSON.stringify(z);
+      setStateValue("z", z);
+    }, SETTLE_MS);
     s.timers.push(s.settleTimer);
   };
-  s.show = () => {  // paint s.z: in the page, or (server mode) wait for the server's image
+  s.show = () => {  // the sliders, the image and the marker at s.z
     for (const [dim, { input, value }] of s.inputs) {
       input.value = s.z[dim];
       value.textContent = s.z[dim].toFixed(2);
     }
     if (s.painter) s.painter.request(s.z);
+    if (s.drawMarker) s.drawMarker();
   };
   for (const [dim, label] of s.data.dims) {
     const name = el("label", {}, {});
@@ -123,18 +123,49 @@ function sliders(s, setStateValue) {
       s.z[dim] = Number(input.value);
       value.textContent = s.z[dim].toFixed(2);
       if (s.painter) s.painter.request(s.z);
+      if (s.drawMarker) s.drawMarker();
       settle();
     });
     s.inputs.set(dim, { input, value });
     panel.append(name, input, value);
   }
-  s.box.append(s.canvas, s.img, s.status, panel);
+  s.box.append(s.canvas, s.status, panel);
   if (s.data.map) mapDrag(s, settle);
   s.show();
 }
 
+// The current point on the small map: an x over the plot at z's place in the map's plane
+// (xy = (z - origin) @ components.T, as LinearProjection.transform), kept in place on zooms.
+function mapMarker(s) {
+  const { origin, components } = s.data.map.inverse;
+  const mark = el("div", {
+    position: "absolute", zIndex: 10, pointerEvents: "none", display: "none", transform: "translate(-50%, -52%)",
+    font: "bold 26px sans-serif", lineHeight: "26px", color: "black", textShadow: "0 0 3px white, 0 0 3px white",
+  }, { "data-testid": "vaeMapMarker" });
+  mark.textContent = "×";
+  s.drawMarker = () => {
+    const hit = plotArea(s.data.map.chart);
+    if (!hit) { mark.style.display = "none"; return; }
+    const xy = [0, 1].map((k) => s.z.reduce((sum, v, i) => sum + (v - origin[i]) * components[k][i], 0));
+    const { xaxis, yaxis } = hit.layout;
+    const inside = (axis, v) => v >= Math.min(...axis.range) && v <= Math.max(...axis.range);
+    if (!inside(xaxis, xy[0]) || !inside(yaxis, xy[1])) { mark.style.display = "none"; return; }
+    if (mark.parentElement !== hit.plot) {
+      hit.plot.style.position = "relative";
+      hit.plot.appendChild(mark);
+    }
+    mark.style.left = `${xaxis._offset + xaxis.l2p(xy[0])}px`;
+    mark.style.top = `${yaxis._offset + yaxis.l2p(xy[1])}px`;
+    mark.style.display = "block";
+  };
+  s.timers.push(setInterval(s.drawMarker, POLL_MS));  // the map may be drawn after this component
+  const stop = s.stop;
+  s.stop = () => { stop(); mark.remove(); };
+}
+
 // Press on the small map to jump there, drag to move the point; plotly's own drag is off there.
 function mapDrag(s, settle) {
+  mapMarker(s);
   let down = false;
   const at = (event) => {
     const hit = plotArea(s.data.map.chart), xy = hit && s.inverse && toMap(hit, event.clientX, event.clientY);
@@ -177,9 +208,26 @@ function pointer(s) {
   }, true);
 }
 
-// ---------------------------------------------------------------- frames (Reparameterization)
+// ---------------------------------------------------------------- frames (animations, scrubbers)
+// With data.chart: the frame a plotly animation shows. Without: a scrubber over the frames
+// (data.label names it), e.g. an interpolation or a traversal sampled finely.
 function frames(s) {
-  s.box.append(s.canvas, s.img, s.status);
+  s.box.append(s.canvas, s.status);
+  if (!s.data.chart) {
+    const input = el("input", { width: "100%" }, {
+      type: "range", min: 0, max: s.data.frames.length - 1, step: 1, value: 0, "aria-label": s.data.label,
+      "data-testid": "vaeScrubber",
+    });
+    const label = el("div", {});
+    const show = () => {
+      label.textContent = `${s.data.label}: ${s.data.names ? s.data.names[input.value] : input.value}`;
+      if (s.painter) s.painter.request(s.data.frames[Number(input.value)]);
+    };
+    s.listen(input, "input", show);
+    s.box.append(label, input);
+    show();
+    return;
+  }
   let plot = null;
   const show = (event) => {
     const i = Number(event && (event.name ?? (event.step && event.step.value)));
@@ -199,16 +247,13 @@ function frames(s) {
 
 const ROLES = { sliders, pointer, frames };
 
-// A rerun's new data: the server's point (a button, a hand-off), or its image in server mode.
+// A rerun's new data: the server's point (a button, a hand-off). Its echo of a point this
+// page sent is not news: the sliders may have moved on since.
 function update(s, data, previousZ) {
-  if (s.inputs && JSON.stringify(data.z) !== JSON.stringify(previousZ)) {
+  const z = JSON.stringify(data.z);
+  if (s.inputs && z !== JSON.stringify(previousZ) && z !== s.sent) {
     s.z = Float32Array.from(data.z);
     s.show();
-  }
-  if (!s.painter && data.image) {
-    s.canvas.style.display = "none";
-    s.img.style.display = "block";
-    if (s.img.getAttribute("src") !== data.image) s.img.src = data.image;
   }
 }
 
