@@ -13,7 +13,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import streamlit as st  # noqa: E402
 import torch  # noqa: E402
 
-from pages.common import CHECKPOINT_KEY, model_picker  # noqa: E402
+from ui.picker import model_picker  # noqa: E402
+from ui.state import CHECKPOINT_KEY  # noqa: E402
 
 # Our models are tiny: one intra-op thread per script run avoids waking a sleeping worker for
 # every small op, which on a 2-core machine with training in the background made decodes erratic

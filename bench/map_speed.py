@@ -113,7 +113,7 @@ def bench_decode(ckpt: Any, codes: np.ndarray, tsne: Any) -> None:
         clicks = lo + rng.random((205, 2)) * (hi - lo)
 
         def one_click(xy: np.ndarray) -> np.ndarray:
-            click = click_at(projection.embedding, {"x": xy[0], "y": xy[1], "rx": rx, "ry": ry})
+            click = click_at(projection.embedding, xy[0], xy[1], rx, ry)
             return decode_at(ckpt.model, projection, np.array(click.xy))[1]
 
         ms = [timed(lambda xy=xy: one_click(xy))[1] * 1000 for xy in clicks]
@@ -129,7 +129,7 @@ def projection_script() -> None:
 
     import streamlit as st
 
-    from pages.common import load_model, model_projection
+    from ui.loaders import load_model, model_projection
 
     ckpt = load_model(st.session_state["bench_path"])
     start = time.perf_counter()
@@ -138,7 +138,7 @@ def projection_script() -> None:
 
 
 def bench_cache(weights: Path) -> None:
-    import pages.common as common
+    import ui.loaders as loaders
 
     fits: list[str] = []
     real = map_cache_module.fit_projection
@@ -151,7 +151,7 @@ def bench_cache(weights: Path) -> None:
     print("4. The cache: model_projection in a script run (AppTest), first run then a rerun:")
     try:
         for method in ("pca", "tsne"):
-            common._projection_job.clear()
+            loaders._projection_job.clear()
             fits.clear()
             at = AppTest.from_function(projection_script, default_timeout=600)
             at.session_state["bench_path"], at.session_state["bench_method"] = str(weights), method

@@ -39,10 +39,8 @@ from streamlit.elements.lib.image_utils import image_to_url  # noqa: E402
 from streamlit.elements.lib.layout_utils import LayoutConfig  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from pages.explore import (  # noqa: E402
-    IMAGE_PX, SLIDER_LIMIT, SLIDER_STEP, TOP_DIMS, Codes, SmallMap, decoded_png_array, map_background,
-    small_map_method,
-)
+from ui.small_map import SLIDER_LIMIT, Codes, SmallMap, map_background, small_map_method  # noqa: E402
+from ui.sliders import IMAGE_PX, SLIDER_STEP, TOP_DIMS, decoded_png_array  # noqa: E402
 from vae_core import load_checkpoint  # noqa: E402
 from vae_core.latent_ops import rank_dims  # noqa: E402
 from vae_core.projection import fit_projection  # noqa: E402
@@ -104,8 +102,9 @@ def _panel_script(model_path: str, with_panel: bool) -> None:
     """Run by AppTest as a script: the Sliders tab of the page with or without its fragment."""
     import torch
 
-    from pages.common import load_model
-    from pages.explore import load_inputs, slider_controls, slider_panel
+    from ui.loaders import load_model
+    from ui.small_map import load_inputs
+    from ui.sliders import slider_controls, slider_panel
 
     torch.set_num_threads(1)  # as app.py does for every script run
     ckpt = load_model(model_path)

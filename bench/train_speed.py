@@ -97,34 +97,42 @@ class ReferenceVAE(nn.Module):
 
 def reference_loss(recon_x: Tensor, x: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:
     """Reconstruction + KL divergence summed over all elements and batch (Kingma & Welling, App. B)."""
-    bce = F.binary_cross_entropy(recon_x, x.view(-1, 784), reduction="sum")
+    bce = F.binary_cross_entropy(recon_x, x.view_as(recon_x), reduction="sum")  # the example: x.view(-1, 784)
     kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
     return bce + kld
 
 
 class ReferenceMNIST(torch.utils.data.Dataset):
-    """torchvision.datasets.MNIST's item path: a uint8 row -> PIL image -> transform."""
+    """torchvision.datasets.MNIST's item path: a uint8 row -> PIL image -> transform.
+
+    Colour images come as uint8 (N, H, W, 3) and become RGB PIL images, as torchvision's
+    CIFAR10 item path does."""
 
     def __init__(self, data: Tensor, targets: Tensor, transform: Callable[[Image.Image], Tensor]) -> None:
         self.data, self.targets, self.transform = data, targets, transform
 
     def __getitem__(self, index: int) -> tuple[Tensor, int]:
         img, target = self.data[index], int(self.targets[index])
-        img = Image.fromarray(img.numpy(), mode="L")
+        img = Image.fromarray(img.numpy(), mode="L" if img.ndim == 2 else "RGB")
         return self.transform(img), target
 
     def __len__(self) -> int:
         return len(self.data)
 
 
-def reference_pipeline(train: tuple[Tensor, Tensor], test: tuple[Tensor, Tensor], seed: int, epochs: int) -> Pipeline:
-    """The example's set-up, then its `train(epoch)` and `test(epoch)` loops as they are."""
+def reference_pipeline(
+    train: tuple[Tensor, Tensor], test: tuple[Tensor, Tensor], seed: int, epochs: int,
+    model_class: Callable[[], nn.Module] = ReferenceVAE,
+) -> Pipeline:
+    """The example's set-up, then its `train(epoch)` and `test(epoch)` loops as they are.
+
+    `model_class` swaps in another network with the example's forward (probabilities, mu, logvar)."""
     torch.manual_seed(seed)
     train_loader = torch.utils.data.DataLoader(
         ReferenceMNIST(*train, transforms.ToTensor()), batch_size=BATCH, shuffle=True, num_workers=0)
     test_loader = torch.utils.data.DataLoader(
         ReferenceMNIST(*test, transforms.ToTensor()), batch_size=BATCH, shuffle=True, num_workers=0)
-    model = ReferenceVAE()
+    model = model_class()
     optimizer = optim.Adam(model.parameters(), lr=LR)
     yield None
     for _ in range(epochs):
@@ -148,11 +156,12 @@ def reference_pipeline(train: tuple[Tensor, Tensor], test: tuple[Tensor, Tensor]
 
 
 def our_pipeline(
-    train: ImageData, test: ImageData, seed: int, epochs: int, batch_size: int = BATCH, lr: float = LR
+    train: ImageData, test: ImageData, seed: int, epochs: int, batch_size: int = BATCH, lr: float = LR,
+    model: ModelConfig = MODEL,
 ) -> Pipeline:
     """Our Trainer as the app drives it: every step's metrics, then each epoch's."""
     trainer = Trainer(
-        MODEL, TrainConfig(dataset="mnist", epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device="cpu"),
+        model, TrainConfig(dataset=train.name, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device="cpu"),
         data=train, test_data=test,
     )
     yield None

@@ -2,37 +2,29 @@
 gives them, the reconstruction, samples, the nearest data and the place on the latent map.
 
 Uploads are only held in memory (this session's state): nothing is written to disk. The
-numbers come from `vae_core.encoding`; this page wires widgets and draws. The body runs
-under Streamlit only (`__main__`), so the module imports without side effects.
+numbers come from `vae_core.encoding`; this page wires widgets and draws.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from pages.common import model_codes, model_dataset, model_or_notice, model_projection, set_latent_point
+from ui.figures import codes_map_figure, placement_traces, posterior_bars
+from ui.images import crisp, enlarge_to
+from ui.loaders import class_names, model_codes, model_dataset, model_id, model_projection
+from ui.state import hand_over, model_or_notice, session_memo
 from vae_core import Checkpoint, DataError
 from vae_core.encoding import (
-    MapPlacement,
-    Neighbours,
-    UploadBatch,
-    encode_uploads,
-    find_neighbours,
-    for_display,
-    label_name,
-    place_on_map,
-    posterior_samples,
-    summarise,
+    MapPlacement, Neighbours, UploadBatch, encode_uploads, find_neighbours, for_display, label_name, place_on_map,
+    posterior_samples, summarise,
 )
 from vae_core.images import MAX_UPLOAD_BYTES, PreprocessSteps
 from vae_core.inference import decode_latents, to_uint8
-from vae_core.latent_ops import enlarge, tile_images
-from vae_core.projection import Projection
+from vae_core.latent_ops import tile_images
 
 if TYPE_CHECKING:
     from streamlit.runtime.uploaded_file_manager import UploadedFile
@@ -47,66 +39,26 @@ MAP_SAMPLES = 32  # samples placed on the map (the first N_SAMPLES are the decod
 MAP_LABELS = {"pca": "PCA", "tsne": "t-SNE"}
 MAP_HEIGHT = 520
 STEP_PX = 112  # each preprocessing step and each small image is shown about this wide
-LOG_VAR_KEY = "latent_log_var"  # list[float]: the handed-over point's log sigma^2 (Reparameterization page)
-MEMO_KEY = "_encode_memo"  # this session's last inputs -> results: reruns reuse them, other sessions never see them
 PICK_KEY = "encode_pick"
 SEED_KEY = "encode_seed"
 MAP_KEY = "encode_map"
-T = TypeVar("T")
-
-
-# ---- cached per session: the upload's bytes live only as long as the session's state ----
-
-
-def _memo(name: str, key: tuple, compute: Callable[[], T]) -> T:
-    """compute() once per key, kept in this session's state (one entry per name).
-
-    Not st.cache_data: what comes from an upload must not outlive its session or be shared with others.
-    """
-    memo = st.session_state.setdefault(MEMO_KEY, {})
-    if name not in memo or memo[name][0] != key:
-        memo[name] = (key, compute())
-    return memo[name][1]
-
-
-def _model_id(ckpt: Checkpoint) -> tuple[str, int]:
-    return str(ckpt.path), ckpt.path.stat().st_mtime_ns
+MAP_NOTES = {
+    "raw": "The latent space itself; the ellipse is q(z|x)'s 2σ contour.",
+    "pca": "PCA is linear, so q(z|x) projected into the plane is exactly Gaussian with covariance "
+           "W diag(σ²) Wᵀ (W: the two principal directions); the ellipse is its 2σ contour.",
+    "tsne": "t-SNE is not linear, so no ellipse would be q(z|x)'s: mu and the samples are placed into the "
+            "fixed map one by one (openTSNE's transform) and the cloud shows the spread. Placement is approximate.",
+}
 
 
 def _encoded(ckpt: Checkpoint, uploads: Sequence[UploadedFile], invert_mode: str) -> UploadBatch:
-    """Preprocess and encode the uploads once; widget reruns reuse the result."""
+    """Preprocess and encode the uploads once; widget reruns reuse the result (this session only)."""
     def compute() -> UploadBatch:
         with st.spinner("Encoding…"):
             batch = encode_uploads(ckpt.model, [(f.name, f.getvalue()) for f in uploads], INVERT[invert_mode])
         return for_display(batch, 2 * STEP_PX)  # sharp on dense screens; under 1 MB a photo instead of ~9
 
-    return _memo("batch", (*_model_id(ckpt), invert_mode, tuple(f.file_id for f in uploads)), compute)
-
-
-def _codes(ckpt: Checkpoint) -> tuple[np.ndarray, np.ndarray] | None:
-    """The data set's mu (N, D) and labels (N,), or None when neither codes nor data are here."""
-    try:
-        mu, _, labels = model_codes(ckpt)
-    except DataError:
-        return None
-    return mu, labels
-
-
-def _class_names(ckpt: Checkpoint, labels: np.ndarray) -> tuple[str, ...]:
-    names = ckpt.metadata.get("class_names")
-    return tuple(names) if names else tuple(str(k) for k in range(int(labels.max()) + 1))
-
-
-# ---- drawing ----
-
-
-def _crisp(image: np.ndarray) -> np.ndarray:
-    """uint8 for st.image, small images enlarged by whole pixels so they stay sharp."""
-    image = np.asarray(image)
-    if image.dtype != np.uint8:
-        image = to_uint8(image)
-    side = max(image.shape[:2])
-    return enlarge(image, STEP_PX // side) if side < STEP_PX and image.ndim == 2 else image
+    return session_memo("batch", (*model_id(ckpt), invert_mode, tuple(f.file_id for f in uploads)), compute)
 
 
 def _show_steps(steps: PreprocessSteps, size: int) -> None:
@@ -118,31 +70,18 @@ def _show_steps(steps: PreprocessSteps, size: int) -> None:
     cropped, squared = (np.pad(image, max(1, max(image.shape) // 16)) for image in (steps.cropped, steps.squared))
     images = [steps.original, steps.grayscale, steps.oriented, cropped, squared, steps.final]
     for col, name, image in zip(st.columns(len(images)), names, images):
-        col.image(_crisp(image), caption=name, width=STEP_PX)
+        col.image(crisp(image, STEP_PX), caption=name, width=STEP_PX)
 
 
-def _posterior_figure(mu: np.ndarray, sigma: np.ndarray) -> go.Figure:
-    dims = [f"z[{d}]" for d in range(len(mu))]
-    fig = go.Figure(go.Bar(
-        x=dims, y=mu, name="mu", error_y={"type": "data", "array": 2 * sigma, "visible": True},
-        hovertemplate="%{x}: mu %{y:.3f} ± 2σ %{error_y.array:.3f}<extra></extra>",
-    ))
-    fig.add_hrect(y0=-2, y1=2, fillcolor="grey", opacity=0.08, line_width=0, annotation_text="prior ± 2σ",
-                  annotation_position="top left")
-    fig.update_layout(height=300, margin={"l": 0, "r": 0, "t": 10, "b": 0}, yaxis_title="mu ± 2σ", showlegend=False)
-    return fig
-
-
-def _send_buttons(mu: np.ndarray, log_var: np.ndarray, name: str) -> None:
-    """One click hands the code to another page and opens it."""
+def _send_buttons(mu: np.ndarray, log_var: np.ndarray, image: np.ndarray, name: str) -> None:
+    """One click hands the code, with its q(z|x) and image, to another page and opens it."""
     explore, reparam = st.columns(2)
     for col, label, page, key in (
         (explore, "Send to Explore", "pages/explore.py", "send_explore"),
         (reparam, "Send to Reparameterization", "pages/reparameterization.py", "send_reparam"),
     ):
         if col.button(label, key=key, icon=":material/send:", width="stretch"):
-            set_latent_point(mu, f"upload {name}")
-            st.session_state[LOG_VAR_KEY] = [float(v) for v in log_var]
+            hand_over(mu, f"upload {name}", image=image, mu=mu, log_var=log_var)
             st.switch_page(page)
 
 
@@ -150,15 +89,8 @@ def _next_seed() -> None:
     st.session_state[SEED_KEY] = st.session_state.get(SEED_KEY, 0) + 1
 
 
-def _crisp_strip(images: np.ndarray) -> np.ndarray:
-    """(N, H, W) in [0, 1] -> one uint8 strip, each image enlarged to about half STEP_PX."""
-    side = images.shape[-1]
-    return to_uint8(tile_images(enlarge(images, max(1, STEP_PX // 2 // side)), len(images)))
-
-
 @st.fragment
-def _detail(ckpt: Checkpoint, batch: UploadBatch, neighbours: Neighbours | None,
-            class_names: tuple[str, ...]) -> None:
+def _detail(ckpt: Checkpoint, batch: UploadBatch, neighbours: Neighbours | None, names: tuple[str, ...]) -> None:
     """One encoded file in depth; choosing another file or new samples reruns only this part."""
     encoding = batch.encoding
     rows = range(len(batch.encoded))
@@ -167,50 +99,48 @@ def _detail(ckpt: Checkpoint, batch: UploadBatch, neighbours: Neighbours | None,
     row = st.selectbox("Look at", rows, key=PICK_KEY, format_func=lambda r: batch.items[batch.encoded[r]].name)
     item = batch.items[batch.encoded[row]]
     mu, log_var, sigma = encoding.mu[row], encoding.log_var[row], encoding.sigma[row]
-    size = ckpt.config.image_shape[-1]
 
     st.subheader("Preprocessing")
-    _show_steps(item.steps, size)
+    _show_steps(item.steps, ckpt.config.image_shape[-1])
 
     st.subheader("q(z|x)")
     left, right = st.columns([3, 2])
-    with left:
-        st.plotly_chart(_posterior_figure(mu, sigma), key="encode_posterior")
-    with right:
-        st.dataframe(
-            {"dim": [f"z[{d}]" for d in range(len(mu))], "mu": mu, "sigma": sigma, "KL (nats)": encoding.kl_dims[row]},
-            hide_index=True,
-            column_config={k: st.column_config.NumberColumn(format="%.3f") for k in ("mu", "sigma", "KL (nats)")},
-        )
+    left.plotly_chart(posterior_bars(mu, sigma), key="encode_posterior")
+    right.dataframe(
+        {"dim": [f"z[{d}]" for d in range(len(mu))], "mu": mu, "sigma": sigma, "KL (nats)": encoding.kl_dims[row]},
+        hide_index=True,
+        column_config={k: st.column_config.NumberColumn(format="%.3f") for k in ("mu", "sigma", "KL (nats)")},
+    )
     a, b, c = st.columns(3)
     a.metric("KL(q ‖ p)", f"{encoding.kl[row]:.2f} nats")
     b.metric("Reconstruction error", f"{encoding.recon_error[row]:.2f} nats", help="-log p(x | z = mu)")
     if neighbours is not None:
-        c.metric("Nearest data say", label_name(neighbours.majority[row], class_names),
+        c.metric("Nearest data say", label_name(neighbours.majority[row], names),
                  f"{neighbours.agreement[row]:.0%} of {neighbours.index.shape[1]} agree", delta_color="off",
                  delta_arrow="off")
-    _send_buttons(mu, log_var, item.name)
+    _send_buttons(mu, log_var, item.steps.final, item.name)
 
     st.subheader("Reconstruction and samples from q(z|x)")
     seed = st.session_state.setdefault(SEED_KEY, 0)
     z = posterior_samples(mu, log_var, MAP_SAMPLES, torch.Generator().manual_seed(seed))
     samples = decode_latents(ckpt.model, z[:N_SAMPLES])
     col_in, col_rec, col_samples = st.columns([1, 1, 4])
-    col_in.image(_crisp(item.steps.final), caption="input", width=STEP_PX)
-    col_rec.image(_crisp(encoding.recon[row]), caption="decode(mu)", width=STEP_PX)
+    col_in.image(crisp(item.steps.final, STEP_PX), caption="input", width=STEP_PX)
+    col_rec.image(crisp(encoding.recon[row], STEP_PX), caption="decode(mu)", width=STEP_PX)
     with col_samples:
-        st.image(_crisp_strip(samples), caption=f"decode(z), z = mu + σ·ε, {N_SAMPLES} draws of ε")
+        st.image(to_uint8(tile_images(enlarge_to(samples, STEP_PX // 2), len(samples))),
+                 caption=f"decode(z), z = mu + σ·ε, {N_SAMPLES} draws of ε")
         st.button("Draw new samples", key="resample", icon=":material/casino:", on_click=_next_seed)
 
     if neighbours is None:
         st.info("Nearest neighbours and the latent map need the codes of the model's data set, "
                 "which are not on this machine.")
         return
-    _show_neighbours(ckpt, neighbours, row, class_names)
-    _show_on_map(ckpt, mu, log_var, z, item.name, class_names)
+    _show_neighbours(ckpt, neighbours, row, names)
+    _show_on_map(ckpt, mu, log_var, z, item.name, names)
 
 
-def _show_neighbours(ckpt: Checkpoint, neighbours: Neighbours, row: int, class_names: tuple[str, ...]) -> None:
+def _show_neighbours(ckpt: Checkpoint, neighbours: Neighbours, row: int, names: tuple[str, ...]) -> None:
     st.subheader("Nearest neighbours in the data set")
     index = neighbours.index[row]
     data = model_dataset(ckpt)
@@ -222,56 +152,12 @@ def _show_neighbours(ckpt: Checkpoint, neighbours: Neighbours, row: int, class_n
     for col, image, label, distance in zip(
         st.columns(len(index)), images, neighbours.labels[row], neighbours.distance[row]
     ):
-        col.image(_crisp(image), caption=f"{label_name(label, class_names)} · d = {distance:.2f}", width=STEP_PX)
+        col.image(crisp(image, STEP_PX), caption=f"{label_name(label, names)} · d = {distance:.2f}", width=STEP_PX)
     st.caption(f"The {len(index)} data-set codes whose mu is closest (Euclidean) to this mu; {how}.")
 
 
-def _map_figure(
-    projection: Projection, labels: np.ndarray, class_names: tuple[str, ...], placed: MapPlacement, name: str,
-) -> go.Figure:
-    """The data's codes by label, faint; on top q(z|x) of the upload: its samples, its ellipse, its mu."""
-    emb = projection.embedding.astype(np.float32)
-    fig = go.Figure()
-    for label in np.unique(labels):
-        index = labels == label
-        fig.add_trace(go.Scattergl(
-            x=emb[index, 0], y=emb[index, 1], mode="markers", name=label_name(label, class_names),
-            hoverinfo="skip", marker={"size": 3, "opacity": 0.35},
-        ))
-    fig.add_trace(go.Scatter(
-        x=placed.cloud[:, 0], y=placed.cloud[:, 1], mode="markers", name="z ~ q(z|x)",
-        marker={"size": 6, "color": "black", "symbol": "circle-open"}, hoverinfo="skip",
-    ))
-    if placed.outline is not None:
-        fig.add_trace(go.Scatter(
-            x=placed.outline[:, 0], y=placed.outline[:, 1], mode="lines", name="q(z|x), 2σ",
-            line={"color": "black", "width": 2}, hoverinfo="skip",
-        ))
-    fig.add_trace(go.Scatter(
-        x=[placed.point[0]], y=[placed.point[1]], mode="markers", name=f"mu of {name}", hoverinfo="skip",
-        marker={"symbol": "x", "size": 14, "color": "black", "line": {"width": 1, "color": "white"}},
-    ))
-    titles = {"pca": ("PC 1", "PC 2"), "raw": ("z[0]", "z[1]"), "tsne": ("t-SNE 1", "t-SNE 2")}[projection.method]
-    fig.update_layout(
-        height=MAP_HEIGHT, margin={"l": 10, "r": 10, "t": 10, "b": 10}, legend={"itemsizing": "constant"},
-        xaxis={"title": titles[0], "zeroline": False, "constrain": "domain"},
-        yaxis={"title": titles[1], "zeroline": False, "scaleanchor": "x", "scaleratio": 1},
-    )
-    return fig
-
-
-MAP_NOTES = {
-    "raw": "The latent space itself; the ellipse is q(z|x)'s 2σ contour.",
-    "pca": "PCA is linear, so q(z|x) projected into the plane is exactly Gaussian with covariance "
-           "W diag(σ²) Wᵀ (W: the two principal directions); the ellipse is its 2σ contour.",
-    "tsne": "t-SNE is not linear, so no ellipse would be q(z|x)'s: mu and the samples are placed into the "
-            "fixed map one by one (openTSNE's transform) and the cloud shows the spread. Placement is approximate.",
-}
-
-
 def _show_on_map(
-    ckpt: Checkpoint, mu: np.ndarray, log_var: np.ndarray, samples: np.ndarray, name: str,
-    class_names: tuple[str, ...],
+    ckpt: Checkpoint, mu: np.ndarray, log_var: np.ndarray, samples: np.ndarray, name: str, names: tuple[str, ...],
 ) -> None:
     """The upload among the data on the latent map's cached projection (fitted once, shared with that page)."""
     st.subheader("On the latent map")
@@ -294,63 +180,62 @@ def _show_on_map(
         with st.spinner("Placing the samples on the map…"):
             return place_on_map(projection, mu, log_var, samples)
 
-    placed = _memo("placement", (*_model_id(ckpt), method, mu.tobytes(), samples.tobytes()), place)
+    placed = session_memo("placement", (*model_id(ckpt), method, mu.tobytes(), samples.tobytes()), place)
     _, _, labels = model_codes(ckpt)
-    st.plotly_chart(_map_figure(projection, labels, class_names, placed, name), key="encode_map_chart",
+    fig = codes_map_figure(projection, labels, names, MAP_HEIGHT, hover=False)
+    st.plotly_chart(fig.add_traces(placement_traces(placed, name)), key="encode_map_chart",
                     config={"displaylogo": False})
     st.caption(f"{MAP_NOTES[projection.method]} {len(samples)} samples z = mu + σ·ε (the first {N_SAMPLES} "
                "are the ones decoded above).")
 
 
-def main() -> None:
-    st.title("Encode")
-    ckpt = model_or_notice()
-    if ckpt is None:
-        return
-    size = ckpt.config.image_shape[-1]
-    st.caption(
-        f"Upload images of digits (one or many). Each is made to look like the training images — "
-        f"light strokes on black, cropped, fitted and centred in {size}×{size} — then encoded. "
-        "Files stay in memory for this session only; nothing is written to disk."
-    )
-    uploads = st.file_uploader(
-        "Images", type=IMAGE_TYPES, accept_multiple_files=True, key="upload",
-        help=f"PNG, JPEG, GIF, BMP, WebP or TIFF, up to {MAX_UPLOAD_BYTES // 2**20} MB each.",
-    )
-    invert_mode = st.radio(
-        "Ink colour", list(INVERT), key="invert_mode", horizontal=True, format_func=INVERT_LABELS.get,
-        help="The models saw light strokes on a black background. Auto inverts images whose border is light.",
-    )
-    if not uploads:
-        st.info("Upload an image to see where the encoder puts it.")
-        return
+st.title("Encode")
+ckpt = model_or_notice()
+if ckpt is None:
+    st.stop()
+size = ckpt.config.image_shape[-1]
+st.caption(
+    f"Upload images of digits (one or many). Each is made to look like the training images — "
+    f"light strokes on black, cropped, fitted and centred in {size}×{size} — then encoded. "
+    "Files stay in memory for this session only; nothing is written to disk."
+)
+uploads = st.file_uploader(
+    "Images", type=IMAGE_TYPES, accept_multiple_files=True, key="upload",
+    help=f"PNG, JPEG, GIF, BMP, WebP or TIFF, up to {MAX_UPLOAD_BYTES // 2**20} MB each.",
+)
+invert_mode = st.radio(
+    "Ink colour", list(INVERT), key="invert_mode", horizontal=True, format_func=INVERT_LABELS.get,
+    help="The models saw light strokes on a black background. Auto inverts images whose border is light.",
+)
+if not uploads:
+    st.info("Upload an image to see where the encoder puts it.")
+    st.stop()
 
-    batch = _encoded(ckpt, uploads, invert_mode)
-    for item in batch.items:
-        if item.error is not None:
-            st.warning(f"{item.name}: {item.error}", icon=":material/broken_image:")
-    codes = _codes(ckpt)
-    neighbours, class_names = None, ()
-    if codes is not None and batch.encoding is not None:
-        mu_data, labels = codes
+batch = _encoded(ckpt, uploads, invert_mode)
+for item in batch.items:
+    if item.error is not None:
+        st.warning(f"{item.name}: {item.error}", icon=":material/broken_image:")
+neighbours, names = None, ()
+try:
+    mu_data, _, labels = model_codes(ckpt)
+except DataError:
+    pass  # no codes here: the upload is still encoded, without neighbours or a map
+else:
+    if batch.encoding is not None:
         neighbours = find_neighbours(batch.encoding.mu, mu_data, labels, K_NEIGHBOURS)
-        class_names = _class_names(ckpt, labels)
+        names = class_names(ckpt, labels)
 
-    st.dataframe(
-        summarise(batch, neighbours, class_names), hide_index=True,
-        column_config={
-            "agreement": st.column_config.ProgressColumn(
-                "agreement", help=f"Share of the {K_NEIGHBOURS} nearest data codes with that label", format="percent",
-                min_value=0.0, max_value=1.0),
-            "KL (nats)": st.column_config.NumberColumn(format="%.2f"),
-            "recon error (nats)": st.column_config.NumberColumn(format="%.2f", help="-log p(x | z = mu)"),
-        },
-    )
-    if batch.encoding is None:
-        st.error("None of the files could be encoded; the table says why for each.")
-        return
-    _detail(ckpt, batch, neighbours, class_names)
-
-
-if __name__ == "__main__":
-    main()
+st.dataframe(
+    summarise(batch, neighbours, names), hide_index=True,
+    column_config={
+        "agreement": st.column_config.ProgressColumn(
+            "agreement", help=f"Share of the {K_NEIGHBOURS} nearest data codes with that label", format="percent",
+            min_value=0.0, max_value=1.0),
+        "KL (nats)": st.column_config.NumberColumn(format="%.2f"),
+        "recon error (nats)": st.column_config.NumberColumn(format="%.2f", help="-log p(x | z = mu)"),
+    },
+)
+if batch.encoding is None:
+    st.error("None of the files could be encoded; the table says why for each.")
+    st.stop()
+_detail(ckpt, batch, neighbours, names)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from pages import common
+from ui.images import enlarge_to
+from ui.state import current_model
 from vae_core.inference import decode_latents, to_uint8
-from vae_core.latent_ops import enlarge, tile_images
+from vae_core.latent_ops import tile_images
 
 N_SAMPLES = 8
 SAMPLE_PX = 56  # per decoded image, enlarged without blur
@@ -69,7 +70,7 @@ with theory:
 
 with model_col:
     st.subheader("The current model")
-    ckpt = common.current_model()
+    ckpt = current_model()
     if ckpt is None:
         st.warning("No model is loaded: pick one in the sidebar or train one.")
     else:
@@ -80,8 +81,8 @@ with model_col:
             f"{cfg.latent_dim}-dimensional latent space. Change it in the sidebar."
         )
         z = np.random.default_rng(0).standard_normal((N_SAMPLES, cfg.latent_dim))  # fixed: same pictures each run
-        grid = tile_images(decode_latents(ckpt.model, z), ncols=N_SAMPLES // 2)
-        st.image(to_uint8(enlarge(grid, max(1, SAMPLE_PX // cfg.image_shape[-1]))))
+        images = enlarge_to(decode_latents(ckpt.model, z), SAMPLE_PX)
+        st.image(to_uint8(tile_images(images, ncols=N_SAMPLES // 2)))
         st.caption(f"{N_SAMPLES} codes drawn from the prior N(0, I), decoded by this model.")
 
     st.subheader("Where to go")

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import plotly.graph_objects as go
 import streamlit as st
 
-from pages import common
+from ui.figures import loss_figure
+from ui.images import enlarge_to
+from ui.loaders import MNIST_DIR, dataset, job_registry, user_dir
+from ui.state import select_model_next_run
 from vae_core import DataError, ImageData, ModelConfig, TrainConfig
 from vae_core.checkpoints import checkpoint_paths
+from vae_core.jobs import JobLimitError, JobState, TrainingJob, data_folder
 from vae_core.inference import to_uint8
-from vae_core.jobs import JobLimitError, JobRegistry, JobState, TrainingJob, data_folder
-from vae_core.latent_ops import enlarge, tile_images
+from vae_core.latent_ops import tile_images
 from vae_core.naming import sanitize_checkpoint_name
 
 JOB_KEY = "train_job_id"  # str: this session's job in the registry
@@ -26,7 +28,6 @@ NAME_KEY = "train_save_name"
 REFRESH_S = 1.0
 N_RECONSTRUCTIONS = 8
 RECONSTRUCTION_PX = 48  # per image, enlarged without blur
-MARKED_EPOCHS = 30  # test points get markers up to this many epochs, then they would blur the line
 DATASETS = {
     "digits": "Digits (scikit-learn, 8×8, offline)",
     "mnist": "MNIST (28×28)",
@@ -39,12 +40,6 @@ HIDDEN_DIMS = [32, 64, 128, 256, 512]
 RECONSTRUCTIONS = {"bce": "Bernoulli (BCE)", "mse": "Gaussian (MSE)"}
 
 
-@st.cache_resource
-def registry() -> JobRegistry:
-    """One registry per server: jobs outlive page visits, reloads and other sessions' reruns."""
-    return JobRegistry()
-
-
 # ---------------------------------------------------------------- settings
 def _choose_data() -> tuple[str, str | None, ImageData | None, tuple[int, int, int]] | None:
     """(data set, folder, preloaded data or None, image shape); None when unusable (reason shown).
@@ -55,12 +50,12 @@ def _choose_data() -> tuple[str, str | None, ImageData | None, tuple[int, int, i
     """
     name = st.selectbox("Data set", list(DATASETS), format_func=DATASETS.get, key="train_dataset")
     if name == "digits":
-        data = common.dataset(name, None)
+        data = dataset(name, None)
         return name, None, data, data.image_shape
-    if name == "mnist" and any(common.MNIST_DIR.glob("*-images-idx3-ubyte*")):
-        data = common.dataset(name, str(common.MNIST_DIR))
-        st.caption(f"{len(data):,} images from the IDX files in {common.MNIST_DIR}.")
-        return name, str(common.MNIST_DIR), data, data.image_shape
+    if name == "mnist" and any(MNIST_DIR.glob("*-images-idx3-ubyte*")):
+        data = dataset(name, str(MNIST_DIR))
+        st.caption(f"{len(data):,} images from the IDX files in {MNIST_DIR}.")
+        return name, str(MNIST_DIR), data, data.image_shape
     if name in ("mnist", "fashion-mnist"):
         st.caption("Downloaded once into ~/.cache/vae-explorer (needs the network). "
                    "Offline? Choose *IDX files in a folder* and give the folder of its .gz files.")
@@ -72,7 +67,7 @@ def _choose_data() -> tuple[str, str | None, ImageData | None, tuple[int, int, i
         return None
     try:
         folder = data_folder(text)
-        data = common.dataset("idx", str(folder))
+        data = dataset("idx", str(folder))
     except DataError as err:
         st.error(f"This folder cannot be used: {err}")
         return None
@@ -113,7 +108,7 @@ def _settings(busy: bool) -> None:
 
 
 def _start(model_cfg: ModelConfig, train_cfg: TrainConfig, data: ImageData | None) -> None:
-    jobs = registry()
+    jobs = job_registry()
     try:
         job = jobs.start(model_cfg, train_cfg, data)
     except JobLimitError as err:
@@ -133,35 +128,22 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
 
 
-def _loss_figure(title: str, train_x: list[float], train_y: list[float],
-                 test_x: list[int], test_y: list[float]) -> go.Figure:
-    fig = go.Figure()
-    fig.add_scatter(x=train_x, y=train_y, mode="lines", name="train")
-    test_mode = "lines+markers" if len(test_x) <= MARKED_EPOCHS else "lines"
-    fig.add_scatter(x=test_x, y=test_y, mode=test_mode, name="test")
-    fig.update_layout(
-        title=title, height=260, margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        xaxis_title="epoch", yaxis_title="nats per image", legend={"orientation": "h", "y": -0.3},
-    )
-    return fig
-
-
 def _curves(job: TrainingJob) -> None:
     curve, epochs = job.curve(), job.epochs()
     x, test_x = [p.epoch for p in curve], [m.epoch for m in epochs]
     st.plotly_chart(
-        _loss_figure("Total loss (negative ELBO)", x, [p.loss for p in curve], test_x, [m.test_loss for m in epochs]),
+        loss_figure("Total loss (negative ELBO)", x, [p.loss for p in curve], test_x, [m.test_loss for m in epochs]),
         key="train_chart_total",
     )
     left, right = st.columns(2)
     with left:
         st.plotly_chart(
-            _loss_figure("Reconstruction", x, [p.recon for p in curve], test_x, [m.test_recon for m in epochs]),
+            loss_figure("Reconstruction", x, [p.recon for p in curve], test_x, [m.test_recon for m in epochs]),
             key="train_chart_recon",
         )
     with right:
         st.plotly_chart(
-            _loss_figure("KL(q(z|x) ‖ p(z))", x, [p.kl for p in curve], test_x, [m.test_kl for m in epochs]),
+            loss_figure("KL(q(z|x) ‖ p(z))", x, [p.kl for p in curve], test_x, [m.test_kl for m in epochs]),
             key="train_chart_kl",
         )
 
@@ -171,14 +153,14 @@ def _reconstructions(job: TrainingJob) -> None:
     if images is None:
         return
     _, n, h, w = images.shape
-    grid = tile_images(images.reshape(2 * n, h, w), ncols=n)
-    st.image(to_uint8(enlarge(grid, max(1, RECONSTRUCTION_PX // h))),
+    grid = tile_images(enlarge_to(images.reshape(2 * n, h, w), RECONSTRUCTION_PX), ncols=n)
+    st.image(to_uint8(grid),
              caption="Top: test images. Bottom: their reconstructions by the current weights.")
 
 
 def _live_view(job_id: str, was_running: bool) -> None:
     """Progress, Stop, curves and reconstructions; a fragment, ticking while the job trains."""
-    job = registry().get(job_id)
+    job = job_registry().get(job_id)
     if job is None:
         st.info("This training run is no longer on the server; start a new one.")
         return
@@ -223,7 +205,7 @@ def _outcome(job: TrainingJob) -> bool:
 
 def _save_panel(job: TrainingJob) -> None:
     """Name the model and save it into the user's folder; never overwrite without a tick."""
-    folder = common.user_dir()
+    folder = user_dir()
     name = st.text_input("Checkpoint name", key=NAME_KEY, max_chars=100)
     try:
         stem = sanitize_checkpoint_name(name)
@@ -248,7 +230,7 @@ def _save_panel(job: TrainingJob) -> None:
         st.error(f"The checkpoint could not be written to {folder}: {err.strerror}.")
         return
     st.session_state[SAVED_KEY] = str(path)
-    common.select_model_next_run(path)
+    select_model_next_run(path)
     st.rerun()  # the sidebar picker is drawn before this page: rerun so it lists the new model
 
 
@@ -260,7 +242,7 @@ saved = st.session_state.pop(SAVED_KEY, None)
 if saved:
     st.success(f"Saved as {Path(saved).stem} in {Path(saved).parent}; it is now the model picked in the sidebar.")
 
-job = registry().get(st.session_state.get(JOB_KEY))
+job = job_registry().get(st.session_state.get(JOB_KEY))
 running = job is not None and job.running
 settings_col, live_col = st.columns([1, 2], gap="large")
 with settings_col:

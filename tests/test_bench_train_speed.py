@@ -8,6 +8,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+import torch
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -37,3 +38,16 @@ def test_reference_and_ours_train_one_epoch_to_similar_losses(mnist_dir: Path) -
     assert all(math.isfinite(loss) and 0 < loss < 784 * math.log(2) + 50 for loss in ref + ours)
     assert ours[-1] == pytest.approx(ref[-1], rel=0.1)
     assert all(r.done == r.segments and len(r.train_s) == epochs for r in runs)
+
+
+def test_shapes_bench_trains_the_same_conv_model_both_ways() -> None:
+    _bench()  # the shapes bench imports the harness by its module name
+    spec = importlib.util.spec_from_file_location("shapes_train_speed", REPO / "bench" / "shapes_train_speed.py")
+    shapes_bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(shapes_bench)
+    train, test = shapes_bench.split(128, 64)
+    ref, ours = shapes_bench.compare(train, test, seed=1, epochs=1)
+    assert ref.test_loss[0] == pytest.approx(ours.test_loss[0], rel=0.05)
+    assert all(r.done == r.segments and len(r.train_s) == 1 for r in (ref, ours))
+    images, _ = shapes_bench.as_uint8_rows(test)
+    assert images.shape == (64, 64, 64, 3) and torch.equal(images.permute(0, 3, 1, 2).float() / 255, test.images)

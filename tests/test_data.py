@@ -103,3 +103,63 @@ def test_a_failed_download_says_what_to_do(tmp_path: Path, monkeypatch: pytest.M
     with pytest.raises(DataError) as info:
         load_dataset("mnist", tmp_path)
     assert "\n" not in str(info.value) and "IDX" in str(info.value)
+
+
+def test_shapes_come_with_their_factors_and_keep_them_through_a_split() -> None:
+    data = load_dataset("shapes", size=300)
+    assert data.images.shape == (300, 3, 64, 64) and data.images.dtype == torch.float32
+    assert data.factors.shape == (300, 6) and data.factor_names == ("shape", "hue", "scale", "rotation", "x", "y")
+    assert torch.equal(data.labels, data.factors[:, 0]) and data.class_names == ("square", "ellipse", "triangle")
+    assert torch.equal(load_dataset("shapes", size=300).images, data.images)  # drawn afresh, identically
+    train, test = train_test_split(data, 0.2, seed=0)
+    assert len(test) == 60 and train.factors.shape == (240, 6)
+    back = torch.cat([train.images, test.images]).flatten(1) @ torch.ones(3 * 64 * 64)
+    assert sorted(back.tolist()) == pytest.approx(sorted((data.images.flatten(1) @ torch.ones(3 * 64 * 64)).tolist()))
+    assert load_dataset("shapes", size=5, image_size=32).images.shape == (5, 3, 32, 32)
+
+
+def _mixed_colour_folder(folder: Path) -> dict[str, np.ndarray]:
+    """One red-on-blue picture saved in every mode a photo folder may hold, at different sizes.
+
+    Returns the RGB each file should read as at its centre, for the modes that keep colour."""
+    from PIL import Image
+
+    rgb = np.zeros((60, 90, 3), np.uint8)
+    rgb[...] = (0, 0, 200)
+    rgb[20:40, 35:55] = (220, 30, 30)
+    img = Image.fromarray(rgb)
+    img.save(folder / "rgb.png")
+    img.resize((45, 30)).save(folder / "small.jpg", quality=95)
+    img.convert("RGBA").save(folder / "rgba.png")
+    img.convert("P", palette=Image.Palette.ADAPTIVE, colors=8).save(folder / "palette.gif")
+    img.convert("CMYK").save(folder / "cmyk.jpg", quality=95)
+    Image.fromarray((np.asarray(img.convert("L"), np.uint16) * 257)).save(folder / "gray16.png")
+    (folder / "notes.txt").write_text("not an image")
+    return {"red": np.array([220, 30, 30]) / 255, "blue": np.array([0, 0, 200]) / 255}
+
+
+def test_a_folder_of_mixed_modes_and_sizes_reads_in_colour(tmp_path: Path) -> None:
+    colours = _mixed_colour_folder(tmp_path)
+    data = load_dataset("folder", tmp_path, image_size=32)
+    assert data.images.shape == (6, 3, 32, 32) and 0 <= data.images.min() and data.images.max() <= 1
+    names = [p.name for p in sorted(tmp_path.glob("*.*")) if p.suffix != ".txt"]
+    for name, image in zip(names, data.images):
+        centre, corner = image[:, 16, 16].numpy(), image[:, 1, 1].numpy()
+        if name == "gray16.png":  # a gray file in a colour folder: equal channels, at its full 16-bit range
+            assert centre[0] == centre[1] == centre[2] and centre[0] == pytest.approx(np.dot([0.299, 0.587, 0.114], colours["red"]), abs=0.02)
+        else:
+            assert centre == pytest.approx(colours["red"], abs=0.06), name
+            assert corner == pytest.approx(colours["blue"], abs=0.06), name
+
+
+def test_centre_square_is_kept_not_squashed(tmp_path: Path) -> None:
+    from PIL import Image
+
+    wide = np.zeros((20, 60, 3), np.uint8)
+    wide[:, :20] = (255, 0, 0)  # the left and right thirds fall outside the centred square
+    wide[:, 40:] = (0, 255, 0)
+    wide[:, 20:40] = (0, 0, 255)
+    Image.fromarray(wide).save(tmp_path / "wide.png")
+    data = load_dataset("folder", tmp_path, image_size=28)
+    assert data.images.shape == (1, 3, 28, 28)
+    assert torch.allclose(data.images[0], torch.tensor([0.0, 0.0, 1.0])[:, None, None].expand(3, 28, 28))

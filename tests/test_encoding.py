@@ -256,3 +256,24 @@ def test_preprocessed_mnist_encodes_like_the_raw_tensor(mnist_dir: Path) -> None
     relative = np.linalg.norm(uploaded.mu - raw.mu, axis=1) / np.linalg.norm(raw.mu, axis=1)
     assert np.median(cosine) > 0.99 and cosine.min() > 0.95
     assert np.median(relative) < 0.05 and relative.max() < 0.2
+
+
+def test_a_colour_model_encodes_uploads_in_colour_and_shows_them_shrunk() -> None:
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(arch="conv", image_shape=(3, 32, 32), latent_dim=4)).eval()
+    photo = Image.new("RGB", (900, 600), (250, 250, 250))
+    ImageDraw.Draw(photo).ellipse((300, 150, 600, 450), fill=(200, 30, 30))
+    buffer = io.BytesIO()
+    photo.save(buffer, "PNG")
+    batch = encode_uploads(model, [("photo.png", buffer.getvalue()), ("bad.png", b"x")])
+    steps = batch.items[0].steps
+    assert batch.encoded == (0,) and steps.final.shape == (32, 32, 3)
+    x = torch.from_numpy(np.ascontiguousarray(steps.final.transpose(2, 0, 1)))[None]
+    mu, log_var = encode_images(model, x)
+    np.testing.assert_allclose(batch.encoding.mu, mu, atol=1e-6)
+    assert batch.encoding.recon.shape == (1, 32, 32, 3)
+    np.testing.assert_allclose(batch.encoding.recon[0], decode_latents(model, mu)[0], atol=1e-6)
+    small = for_display(batch, max_side=100).items[0].steps
+    assert small.original.shape == (67, 100, 3) and small.cropped.shape == (100, 100, 3)
+    assert small.cropped.dtype == np.float32 and small.final is steps.final
+    np.testing.assert_allclose(small.cropped.mean(axis=(0, 1)), steps.cropped.mean(axis=(0, 1)), atol=0.01)

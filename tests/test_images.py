@@ -355,3 +355,43 @@ def test_a_large_photo_is_worked_on_at_a_bounded_size(good_png: bytes) -> None:
 
     assert max(steps.grayscale.shape) <= images.WORK_SIZE and max(steps.original.shape) <= images.WORK_SIZE
     assert float(np.abs(steps.final - preprocess(good_png).final).mean()) < 0.05
+
+
+def _photo(width: int = 300, height: int = 200) -> bytes:
+    """A light photo: white paper, a blue square in the middle, a red strip at the far left."""
+    pixels = np.full((height, width, 3), 255, np.uint8)
+    pixels[height // 2 - 30 : height // 2 + 30, width // 2 - 30 : width // 2 + 30] = (20, 40, 220)
+    pixels[:, :20] = (230, 0, 0)
+    return _encode(Image.fromarray(pixels), "PNG")
+
+
+def test_a_colour_model_gets_the_centred_square_in_colour_not_ink() -> None:
+    (item,) = preprocess_many([("photo.png", _photo())], size=32, channels=3)
+    steps = item.steps
+    assert isinstance(steps, images.PhotoSteps) and item.error is None
+    assert steps.original.shape == (200, 300, 3) and steps.cropped.shape == (200, 200, 3)
+    assert steps.final.shape == (32, 32, 3)
+    np.testing.assert_allclose(steps.final[16, 16], np.array([20, 40, 220]) / 255, atol=0.01)  # kept, not inverted
+    np.testing.assert_allclose(steps.final[0, 0], [1.0, 1.0, 1.0], atol=0.01)  # the red strip was cropped away
+    tensor = to_tensor(steps)
+    assert tensor.shape == (1, 3, 32, 32)
+    torch.testing.assert_close(tensor[0, :, 16, 16], torch.tensor([20, 40, 220]) / 255.0, atol=0.01, rtol=0)
+    with pytest.raises(ValueError):
+        steps.final[0, 0, 0] = 0.0
+
+
+def test_colour_uploads_report_bad_files_in_one_line_like_digits() -> None:
+    batch = preprocess_many([("a.png", b"not an image"), ("b.png", _photo(64, 64)), ("c.png", b"")], 64, channels=3)
+    assert [item.error for item in batch] == [NOT_AN_IMAGE, None, "The file is empty."]
+    assert batch[1].steps.final.shape == (64, 64, 3)
+    with pytest.raises(ValueError):
+        preprocess_many([], 28, channels=2)
+
+
+def test_photo_pixels_of_any_mode_match_the_rgb_file() -> None:
+    rgb = Image.open(io.BytesIO(_photo(90, 60)))
+    reference = images.photo_pixels(rgb, 28)
+    for mode in ("RGBA", "CMYK"):
+        np.testing.assert_allclose(images.photo_pixels(rgb.convert(mode), 28), reference, atol=0.02)
+    gray = images.photo_pixels(rgb, 28, channels=1)
+    np.testing.assert_allclose(gray, reference @ np.array([0.299, 0.587, 0.114]), atol=1e-5)

@@ -1,6 +1,7 @@
 """latent_ops: interpolation paths, traversals, the prior grid, tiling, dim ranking."""
 import numpy as np
 import pytest
+import torch
 from scipy.stats import norm
 
 from vae_core.latent_ops import (
@@ -121,3 +122,21 @@ def test_sample_prior_is_reproducible_per_generator():
     a = sample_prior(6, np.random.default_rng(3))
     b = sample_prior(6, np.random.default_rng(3))
     assert a.shape == (6,) and np.array_equal(a, b)
+
+
+def test_enlarge_and_tile_keep_colour_images_whole() -> None:
+    from vae_core.inference import to_display
+    from vae_core.latent_ops import enlarge, tile_images
+
+    batch = torch.rand(5, 3, 8, 8)
+    shown = to_display(batch)
+    assert shown.shape == (5, 8, 8, 3) and np.array_equal(shown[2, 3, 4], batch[2, :, 3, 4].numpy())
+    assert to_display(batch[:, :1]).shape == (5, 8, 8)
+    big = enlarge(shown, 3)
+    assert big.shape == (5, 24, 24, 3) and np.array_equal(big[1, 7, 8], shown[1, 2, 2])
+    assert enlarge(shown[0], 2).shape == (16, 16, 3) and enlarge(shown[0, ..., 0], 2).shape == (16, 16)
+    grid = tile_images(shown, ncols=3)
+    assert grid.shape == (17, 26, 3)
+    assert np.array_equal(grid[9:17, 9:17], shown[4]) and (grid[9:17, 18:26] == 1.0).all()
+    gray = tile_images(shown[..., 0], ncols=3)
+    assert np.array_equal(gray, grid[..., 0])

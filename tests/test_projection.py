@@ -95,13 +95,12 @@ def test_tsne_map_back_lands_near_the_click(tsne_map: TSNEProjection) -> None:
 
 
 def test_tsne_transform_places_mapped_codes_on_their_spot_and_keeps_the_map(tsne_map: TSNEProjection) -> None:
-    """openTSNE's transform recentres its reference map in place; ours must not move."""
+    """Placing codes reads the map and never moves it."""
     before = tsne_map.embedding.copy()
     for _ in range(2):
         placed = tsne_map.transform(tsne_map.codes[:10])
         np.testing.assert_allclose(placed, before[:10], atol=0.01 * np.ptp(before))
     np.testing.assert_array_equal(tsne_map.embedding, before)
-    np.testing.assert_allclose(np.asarray(tsne_map.tsne), before, atol=1e-9)
 
 
 def test_tsne_click_on_a_point_returns_its_code(tsne_map: TSNEProjection) -> None:
@@ -124,26 +123,17 @@ def test_job_runs_the_fit_in_the_background() -> None:
 
 def test_a_click_near_a_code_hits_it_and_means_its_position() -> None:
     emb = np.array([[0.0, 0.0], [1.0, 0.0], [5.0, 5.0]])
-    assert click_at(emb, {"x": 0.9, "y": 0.05, "rx": 0.2, "ry": 0.2}) == Click((1.0, 0.0), 1)
+    assert click_at(emb, 0.9, 0.05, 0.2, 0.2) == Click((1.0, 0.0), 1)
     # the nearest code wins, and the radius is per axis: 0.3 off in x is inside rx 0.5, not rx 0.2
-    assert click_at(emb, {"x": 0.3, "y": 0.0, "rx": 0.5, "ry": 0.01}) == Click((0.0, 0.0), 0)
-    assert click_at(emb, {"x": 0.3, "y": 0.0, "rx": 0.2, "ry": 0.2}) == Click((0.3, 0.0), None)
+    assert click_at(emb, 0.3, 0.0, 0.5, 0.01) == Click((0.0, 0.0), 0)
+    assert click_at(emb, 0.3, 0.0, 0.2, 0.2) == Click((0.3, 0.0), None)
 
 
 def test_a_click_on_empty_space_keeps_its_exact_spot() -> None:
     emb = blobs(d=2)
-    spot = {"x": float(emb[:, 0].max() + 3.0), "y": 0.123, "rx": 0.1, "ry": 0.1}
-    assert click_at(emb, spot) == Click((spot["x"], 0.123), None)
-    assert click_at(np.zeros((0, 2)), spot) == Click((spot["x"], 0.123), None)
-
-
-@pytest.mark.parametrize("report", [
-    None, [], "click", {}, {"x": 1, "y": 2}, {"x": "a", "y": 0, "rx": 1, "ry": 1},
-    {"x": float("nan"), "y": 0, "rx": 1, "ry": 1}, {"x": 0, "y": 0, "rx": 0, "ry": 1}, {"x": 0, "y": 0, "rx": 1, "ry": -1},
-    {"x": 0, "y": None, "rx": 1, "ry": 1},
-])
-def test_what_is_not_a_click_report_is_no_click(report: object) -> None:
-    assert click_at(blobs(d=2), report) is None
+    x = float(emb[:, 0].max() + 3.0)
+    assert click_at(emb, x, 0.123, 0.1, 0.1) == Click((x, 0.123), None)
+    assert click_at(np.zeros((0, 2)), x, 0.123, 0.1, 0.1) == Click((x, 0.123), None)
 
 
 def test_decode_at_gives_an_image_that_follows_the_click() -> None:

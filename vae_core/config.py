@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 ARCHITECTURES = ("mlp", "conv")
+CONV_CHANNELS = (1, 3)  # grayscale or RGB
+CONV_SIDES = (28, 32, 64)  # square images the conv model halves down to 7x7 or 4x4
 RECONSTRUCTIONS = ("bce", "mse")
-DATASETS = ("digits", "mnist", "fashion-mnist", "idx", "folder")
+DATASETS = ("digits", "mnist", "fashion-mnist", "idx", "folder", "shapes")
 
 T = TypeVar("T")
 
@@ -42,8 +44,10 @@ class ModelConfig:
             raise ValueError(f"latent_dim must be between 2 and 64, got {self.latent_dim}")
         if len(self.image_shape) != 3 or min(self.image_shape) < 1:
             raise ValueError(f"image_shape must be (C, H, W), got {self.image_shape}")
-        if self.arch == "conv" and self.image_shape[1:] != (28, 28):
-            raise ValueError("the conv architecture is built for 28x28 images")
+        c, h, w = self.image_shape
+        if self.arch == "conv" and (c not in CONV_CHANNELS or h != w or h not in CONV_SIDES):
+            raise ValueError(f"the conv architecture takes 1 or 3 channels of 28x28, 32x32 or 64x64 pixels, "
+                             f"got {c}x{h}x{w}")
         if self.hidden_dim < 4:
             raise ValueError("hidden_dim must be at least 4")
 
@@ -61,6 +65,7 @@ class TrainConfig:
 
     dataset: str = "digits"
     data_dir: str | None = None  # IDX folder, image folder, or torchvision root
+    dataset_size: int | None = None  # images drawn for a procedural set (shapes); None: its default
     epochs: int = 20
     batch_size: int = 128
     lr: float = 1e-3
@@ -74,6 +79,8 @@ class TrainConfig:
             raise ValueError(f"dataset must be one of {DATASETS}, got {self.dataset!r}")
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.beta < 0:
             raise ValueError("epochs and batch_size must be >= 1, lr > 0 and beta >= 0")
+        if self.dataset_size is not None and self.dataset_size < 2:
+            raise ValueError("dataset_size must be at least 2 (one train and one test image)")
         if not 0.0 < self.test_fraction < 1.0:
             raise ValueError("test_fraction must be between 0 and 1")
 

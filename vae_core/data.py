@@ -1,4 +1,4 @@
-"""Data sets as one preloaded float tensor in [0, 1], shape (N, 1, H, W), plus labels.
+"""Data sets as one preloaded float tensor in [0, 1], shape (N, C, H, W), plus labels.
 
 Preloading replaces a per-sample DataLoader (PIL image -> ToTensor for every item):
 small image sets fit in memory many times over, and indexing one tensor is far faster.
@@ -8,12 +8,18 @@ from __future__ import annotations
 import gzip
 import os
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import Tensor
+
+from . import shapes
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 DIGIT_NAMES = tuple(str(i) for i in range(10))
 FASHION_NAMES = (
@@ -31,12 +37,18 @@ class DataError(ValueError):
 
 @dataclass(frozen=True)
 class ImageData:
-    """Images (N, C, H, W) float32 in [0, 1] and labels (N,) int64 (-1 = unlabelled)."""
+    """Images (N, C, H, W) float32 in [0, 1] and labels (N,) int64 (-1 = unlabelled).
+
+    A procedural set also knows the true generative factors of each image: `factors`
+    (N, K) int64, the level of each factor named in `factor_names`.
+    """
 
     images: Tensor
     labels: Tensor
     name: str
     class_names: tuple[str, ...]
+    factors: Tensor | None = None
+    factor_names: tuple[str, ...] = field(default=())
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
@@ -47,10 +59,11 @@ class ImageData:
         return int(c), int(h), int(w)
 
     def subset(self, index: Tensor | slice) -> "ImageData":
-        return ImageData(self.images[index], self.labels[index], self.name, self.class_names)
+        factors = None if self.factors is None else self.factors[index]
+        return replace(self, images=self.images[index], labels=self.labels[index], factors=factors)
 
     def to(self, device: torch.device | str) -> "ImageData":
-        return ImageData(self.images.to(device), self.labels.to(device), self.name, self.class_names)
+        return replace(self, images=self.images.to(device), labels=self.labels.to(device))
 
 
 def _from_uint8(images: np.ndarray, labels: np.ndarray, name: str, class_names: tuple[str, ...]) -> ImageData:
@@ -151,21 +164,22 @@ class ImageFiles:
     name: str
     class_names: tuple[str, ...]
     size: int
+    channels: int = 1  # 3 when any file's mode holds colour
 
     def __len__(self) -> int:
         return len(self.paths)
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
-        return 1, self.size, self.size
+        return self.channels, self.size, self.size
 
     def subset(self, index: Tensor | slice) -> "ImageFiles":
         picked = range(len(self.paths))[index] if isinstance(index, slice) else index.tolist()
-        return ImageFiles(tuple(self.paths[i] for i in picked), self.labels[index], self.name, self.class_names, self.size)
+        return replace(self, paths=tuple(self.paths[i] for i in picked), labels=self.labels[index])
 
     def read(self, i: int) -> Tensor:
-        """Image i as (1, size, size) float in [0, 1]."""
-        return _read_image_file(self.paths[i], self.size)
+        """Image i as (channels, size, size) float in [0, 1]: its centred square, resized."""
+        return _read_image_file(self.paths[i], self.size, self.channels)
 
 
 class ImageFilesDataset(torch.utils.data.Dataset):
@@ -181,12 +195,25 @@ class ImageFilesDataset(torch.utils.data.Dataset):
         return self.files.read(i)
 
 
-def _read_image_file(path: Path, size: int) -> Tensor:
+def _read_image_file(path: Path, size: int, channels: int) -> Tensor:
     from PIL import Image
 
+    from .images import ImageInputError, photo_pixels
+
     with Image.open(path) as img:
-        gray = np.asarray(img.convert("L").resize((size, size), Image.BILINEAR))
-    return torch.from_numpy(gray.astype(np.float32) / 255.0).unsqueeze(0)
+        try:
+            pixels = photo_pixels(img, size, channels)
+        except ImageInputError:  # fully transparent: nothing is drawn, so it reads as the black background
+            pixels = np.zeros((size, size, channels), np.float32)
+    return torch.from_numpy(pixels.reshape(size, size, channels).transpose(2, 0, 1).copy())
+
+
+def _holds_colour(img: Image.Image) -> bool:
+    """Whether an image's mode can hold colour, from its header (a palette is read with it)."""
+    if img.mode in ("P", "PA"):
+        palette = np.asarray(img.getpalette() or [], dtype=np.int16).reshape(-1, 3)
+        return bool((palette != palette[:, :1]).any())
+    return img.mode not in ("1", "L", "LA", "La", "I", "F") and not img.mode.startswith("I;16")
 
 
 def list_image_folder(folder: str | Path, size: int = 28) -> ImageFiles:
@@ -199,23 +226,27 @@ def list_image_folder(folder: str | Path, size: int = 28) -> ImageFiles:
     if not candidates:
         raise DataError(f"no images found in {folder}")
     class_names = tuple(sorted({p.parent.name for p in candidates if p.parent != folder}))
-    paths, labels = [], []
+    paths, labels, colour = [], [], False
     for p in candidates:
         try:
-            with Image.open(p):
-                pass
+            with Image.open(p) as img:
+                colour = colour or _holds_colour(img)
         except OSError:
             continue  # unreadable file in a user's folder: skip it, keep the rest
         paths.append(p)
         labels.append(class_names.index(p.parent.name) if p.parent != folder else -1)
     if not paths:
         raise DataError(f"none of the images in {folder} could be read")
-    return ImageFiles(tuple(paths), torch.tensor(labels, dtype=torch.int64), folder.name, class_names, size)
+    return ImageFiles(
+        tuple(paths), torch.tensor(labels, dtype=torch.int64), folder.name, class_names, size, 3 if colour else 1,
+    )
 
 
 def preload(files: ImageFiles) -> ImageData:
-    """Decode every file once into one tensor."""
+    """Decode every file once into one tensor; RGB files whose pixels are all gray become one channel."""
     images = torch.stack([files.read(i) for i in range(len(files))])
+    if images.shape[1] == 3 and bool((images == images[:, :1]).all()):
+        images = images[:, :1].contiguous()
     return ImageData(images, files.labels, files.name, files.class_names)
 
 
@@ -243,10 +274,32 @@ def open_image_folder(folder: str | Path, size: int = 28) -> ImageData | ImageFi
     return preload(files) if preload_fits(len(files), files.image_shape) else files
 
 
-def load_dataset(name: str, data_dir: str | Path | None = None, image_size: int = 28) -> ImageData | ImageFiles:
-    """One entry point for every source named in `TrainConfig.dataset`."""
+SHAPES_SIZE = 8000  # images in the shapes set unless asked otherwise: ~1 s to draw, 390 MB as float
+
+
+def load_shapes(n: int = SHAPES_SIZE, side: int = 64) -> ImageData:
+    """The procedural shapes (`vae_core.shapes`), drawn afresh; labelled by shape, with all six factors."""
+    try:
+        drawn = shapes.make_shapes(n, side)
+    except ValueError as err:
+        raise DataError(f"the shapes data set cannot be drawn: {err}") from None
+    images = torch.from_numpy(drawn.images).float().div_(255.0)
+    factors = torch.from_numpy(drawn.factors)
+    return ImageData(images, factors[:, 0].clone(), "shapes", shapes.SHAPE_NAMES, factors, shapes.FACTOR_NAMES)
+
+
+def load_dataset(
+    name: str, data_dir: str | Path | None = None, image_size: int | None = None, size: int | None = None,
+) -> ImageData | ImageFiles:
+    """One entry point for every source named in `TrainConfig.dataset`.
+
+    `image_size`: the side image folders are resized to (28 unless given) and shapes are drawn at
+    (64 unless given); `size`: how many shapes to draw.
+    """
     if name == "digits":
         return load_digits_data()
+    if name == "shapes":
+        return load_shapes(size or SHAPES_SIZE, image_size or 64)
     if name in ("mnist", "fashion-mnist"):
         if data_dir is not None and Path(data_dir).is_dir() and any(Path(data_dir).glob("*idx?-ubyte*")):
             return load_idx_folder(data_dir, name, DIGIT_NAMES if name == "mnist" else FASHION_NAMES)
@@ -254,7 +307,9 @@ def load_dataset(name: str, data_dir: str | Path | None = None, image_size: int 
     if name in ("idx", "folder"):
         if data_dir is None or not Path(data_dir).is_dir():
             raise DataError(f"the {name} data set needs an existing folder, got {data_dir!r}")
-        return load_idx_folder(data_dir, Path(data_dir).name) if name == "idx" else open_image_folder(data_dir, image_size)
+        if name == "idx":
+            return load_idx_folder(data_dir, Path(data_dir).name)
+        return open_image_folder(data_dir, image_size or 28)
     raise DataError(f"unknown data set {name!r}")
 
 

@@ -18,8 +18,8 @@ import torch
 from PIL import Image
 from scipy.spatial.distance import cdist
 
-from .images import BatchItem, PreprocessSteps, preprocess_many, to_tensor
-from .inference import encode_images
+from .images import BatchItem, PhotoSteps, PreprocessSteps, preprocess_many, to_tensor
+from .inference import encode_images, to_display
 from .losses import kl_per_dim, reconstruction_loss
 from .models import VAE
 from .projection import LinearProjection, Projection
@@ -31,7 +31,7 @@ class BatchEncoding:
 
     mu: np.ndarray  # (N, D)
     log_var: np.ndarray  # (N, D) log sigma^2
-    recon: np.ndarray  # (N, H, W) in [0, 1], decoded from mu (first channel)
+    recon: np.ndarray  # (N, H, W) or (N, H, W, 3) in [0, 1], decoded from mu
     kl_dims: np.ndarray  # (N, D) KL of each dimension in nats: which dimensions carry information
     kl: np.ndarray  # (N,) KL(q(z|x) || N(0, I)) in nats, the sum over dimensions
     recon_error: np.ndarray  # (N,) -log p(x | z = mu) in nats (the model's BCE or MSE)
@@ -60,7 +60,7 @@ def encode_batch(model: VAE, images: torch.Tensor) -> BatchEncoding:
     return BatchEncoding(
         mu=mu,
         log_var=log_var,
-        recon=torch.sigmoid(logits)[:, 0].cpu().numpy(),
+        recon=to_display(torch.sigmoid(logits)),
         kl_dims=kl_dims.numpy(),
         kl=kl_dims.sum(dim=1).numpy(),  # = kl_closed_form
         recon_error=reconstruction_loss(logits, x, model.config.recon).cpu().numpy(),
@@ -81,7 +81,7 @@ def encode_items(model: VAE, items: Sequence[BatchItem]) -> UploadBatch:
     encoded = tuple(i for i, item in enumerate(items) if item.steps is not None)
     encoding = None
     if encoded:
-        images = torch.cat([to_tensor(items[i].steps) for i in encoded])  # (N, 1, H, W)
+        images = torch.cat([to_tensor(items[i].steps) for i in encoded])  # (N, C, H, W)
         encoding = encode_batch(model, images)
     return UploadBatch(tuple(items), encoded, encoding)
 
@@ -90,8 +90,10 @@ def encode_uploads(model: VAE, files: Iterable[tuple[str, bytes]], invert: bool 
     """(name, bytes) uploads -> the model's input size -> q(z|x); a bad file gets a reason, not an exception.
 
     ``invert``: None detects the ink colour per file; True/False forces it (see `images.preprocess`).
+    A colour model's uploads get photo preprocessing instead (`images.preprocess_photo`).
     """
-    return encode_items(model, preprocess_many(files, size=model.config.image_shape[-1], invert=invert))
+    channels, _, size = model.config.image_shape
+    return encode_items(model, preprocess_many(files, size=size, invert=invert, channels=channels))
 
 
 def for_display(batch: UploadBatch, max_side: int = 224) -> UploadBatch:
@@ -101,23 +103,28 @@ def for_display(batch: UploadBatch, max_side: int = 224) -> UploadBatch:
     nothing like it; a page that keeps a batch for its session needs only what it can show.
     The model input (``final``) and ``squared`` are small and kept exactly.
     """
-    def shrink(steps: PreprocessSteps | None) -> PreprocessSteps | None:
+    def shrink(steps: PreprocessSteps | PhotoSteps | None) -> PreprocessSteps | PhotoSteps | None:
         if steps is None:
             return None
-        return replace(
-            steps, original=_shrink(steps.original, max_side), grayscale=_shrink(steps.grayscale, max_side),
-            oriented=_shrink(steps.oriented, max_side), cropped=_shrink(steps.cropped, max_side),
-        )
+        return replace(steps, **{name: _shrink(getattr(steps, name), max_side) for name in _LARGE_STEPS[type(steps)]})
 
     items = tuple(replace(item, steps=shrink(item.steps)) for item in batch.items)
     return UploadBatch(items, batch.encoded, batch.encoding)
 
 
+_LARGE_STEPS = {
+    PreprocessSteps: ("original", "grayscale", "oriented", "cropped"),
+    PhotoSteps: ("original", "cropped"),
+}
+
+
 def _shrink(image: np.ndarray, max_side: int) -> np.ndarray:
-    """Area-average an HxW float or HxWx3 uint8 image so its longer side is at most max_side."""
+    """Area-average an HxW float, HxWx3 float or HxWx3 uint8 image so its longer side is at most max_side."""
     height, width = image.shape[:2]
     if max(height, width) <= max_side:
         return image
+    if image.ndim == 3 and image.dtype != np.uint8:  # Pillow holds float images one channel at a time
+        return np.stack([_shrink(image[..., i], max_side) for i in range(image.shape[-1])], axis=-1)
     scale = max_side / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BOX), dtype=image.dtype)

@@ -8,6 +8,10 @@ Preprocessing imitates how the training sets were made, so that an encoding of a
 lands where the model expects digits: ink bright on a black background (as MNIST and the sklearn
 digits), cropped to the strokes, fitted into a box keeping the aspect ratio and centred by mass.
 Every intermediate is kept in ``PreprocessSteps`` so that the page can show what happened.
+
+Colour models were trained on photos and renderings, not on ink: an upload to one gets photo
+preprocessing instead (``preprocess_photo``: the centred square, resized, colour kept), the same
+function that reads a folder of colour images for training (``photo_pixels``).
 """
 from __future__ import annotations
 
@@ -82,12 +86,29 @@ class PreprocessSteps:
                 value.setflags(write=False)
 
 
+@dataclass(frozen=True, eq=False)
+class PhotoSteps:
+    """An upload to a colour model: the upload, its centred square, and the model input.
+
+    ``original`` is RGB HxWx3 uint8 (for display); ``cropped`` and ``final`` are float32 in [0, 1],
+    HxWx3 (``final`` is HxW for a one-channel model). Read-only, as ``PreprocessSteps``.
+    """
+
+    original: NDArray[np.uint8]
+    cropped: FloatImage
+    final: FloatImage
+
+    def __post_init__(self) -> None:
+        for field in fields(self):
+            getattr(self, field.name).setflags(write=False)
+
+
 @dataclass(frozen=True)
 class BatchItem:
     """One uploaded file's outcome: exactly one of ``steps`` and ``error`` is set."""
 
     name: str
-    steps: PreprocessSteps | None
+    steps: PreprocessSteps | PhotoSteps | None
     error: str | None
 
 
@@ -168,23 +189,63 @@ def preprocess(data: bytes, size: int = 28, invert: bool | None = None, mnist_st
     )
 
 
-def to_tensor(steps_or_array: PreprocessSteps | NDArray[np.floating]) -> torch.Tensor:
-    """The model's input layout: (1, 1, H, W) float32 in [0, 1]."""
-    array = steps_or_array.final if isinstance(steps_or_array, PreprocessSteps) else steps_or_array
-    if array.ndim != 2:
-        raise ValueError(f"expected an HxW image array, got shape {array.shape}")
-    return torch.from_numpy(np.clip(array, 0.0, 1.0).astype(np.float32)).reshape(1, 1, *array.shape)
+def photo_pixels(img: Image.Image, size: int, channels: int = 3) -> FloatImage:
+    """Any Pillow image as a model input: its centred square, resized to size x size, float in [0, 1].
+
+    HxWx3 for ``channels == 3``, HxW luminance for 1. Palettes, CMYK, LAB and 16-bit images are
+    converted by their real range and transparency is flattened, as for uploads.
+    """
+    return _photo_steps(_flatten(*_rgb_and_alpha(img)), size, channels)[1]
 
 
-def preprocess_many(files: Iterable[tuple[str, bytes]], size: int, invert: bool | None = None) -> list[BatchItem]:
-    """Preprocess each (name, bytes) upload on its own, so that one bad file never stops the others."""
+def preprocess_photo(data: bytes, size: int, channels: int = 3) -> PhotoSteps:
+    """An upload to a colour model: decoded like any upload, then `photo_pixels`, steps kept."""
+    rgb = _flatten(*_rgb_and_alpha(open_image(data)))
+    cropped, final = _photo_steps(rgb, size, channels)
+    return PhotoSteps(original=np.round(rgb * 255).astype(np.uint8), cropped=cropped, final=final)
+
+
+def _photo_steps(rgb: FloatImage, size: int, channels: int) -> tuple[FloatImage, FloatImage]:
+    """(centred square HxWx3, model input) of a flattened RGB image."""
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3, got {channels}")
+    height, width = rgb.shape[:2]
+    side = min(height, width)
+    top, left = (height - side) // 2, (width - side) // 2
+    square = np.ascontiguousarray(rgb[top : top + side, left : left + side])
+    resized = np.stack([_resize(square[..., i], (size, size)) for i in range(3)], axis=-1)
+    return square, np.clip(resized if channels == 3 else _luminance(resized), 0.0, 1.0).astype(np.float32)
+
+
+def to_tensor(steps_or_array: PreprocessSteps | PhotoSteps | NDArray[np.floating]) -> torch.Tensor:
+    """The model's input layout: (1, C, H, W) float32 in [0, 1] from an HxW or HxWx3 image."""
+    array = steps_or_array if isinstance(steps_or_array, np.ndarray) else steps_or_array.final
+    if array.ndim == 2:
+        array = array[..., None]
+    if array.ndim != 3 or array.shape[-1] not in (1, 3):
+        raise ValueError(f"expected an HxW or HxWx3 image array, got shape {array.shape}")
+    chw = np.clip(array, 0.0, 1.0).astype(np.float32).transpose(2, 0, 1)
+    return torch.from_numpy(np.ascontiguousarray(chw)).unsqueeze(0)
+
+
+def preprocess_many(
+    files: Iterable[tuple[str, bytes]], size: int, invert: bool | None = None, channels: int = 1,
+) -> list[BatchItem]:
+    """Preprocess each (name, bytes) upload on its own, so that one bad file never stops the others.
+
+    A one-channel model gets digit preprocessing (`preprocess`), a colour model photo
+    preprocessing (`preprocess_photo`; ``invert`` does not apply).
+    """
     _box_size(size, mnist_style=True)  # a wrong size is the caller's bug, not a bad file: raise it
-    return [_preprocess_one(name, data, size, invert) for name, data in files]
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3, got {channels}")
+    return [_preprocess_one(name, data, size, invert, channels) for name, data in files]
 
 
-def _preprocess_one(name: str, data: bytes, size: int, invert: bool | None) -> BatchItem:
+def _preprocess_one(name: str, data: bytes, size: int, invert: bool | None, channels: int) -> BatchItem:
     try:
-        return BatchItem(name=name, steps=preprocess(data, size=size, invert=invert), error=None)
+        steps = preprocess(data, size=size, invert=invert) if channels == 1 else preprocess_photo(data, size, channels)
+        return BatchItem(name=name, steps=steps, error=None)
     except ImageInputError as exc:
         return BatchItem(name=name, steps=None, error=str(exc))
     except Exception:  # a hostile file can make a decoder raise anything; the user gets one line, we the trace

@@ -151,7 +151,7 @@ class TrainingJob:
 
     def _prepare(self) -> Trainer:
         cfg = self.train_config
-        data = self._data if self._data is not None else load_dataset(cfg.dataset, cfg.data_dir)
+        data = self._data if self._data is not None else load_dataset(cfg.dataset, cfg.data_dir, size=cfg.dataset_size)
         trainer = Trainer(replace(self.model_config, image_shape=data.image_shape), cfg, data)
         with self._lock:
             self._trainer = trainer

@@ -87,20 +87,27 @@ def prior_grid(n: int) -> np.ndarray:
     return np.stack([z0.ravel(), z1.ravel()], axis=1)
 
 
+def is_colour(images: np.ndarray) -> bool:
+    """Whether a display image or batch ends in an RGB axis: (..., H, W, 3). Images are at
+    least 8 pixels wide, so a gray (..., H, W) never ends in 3."""
+    return images.ndim >= 3 and images.shape[-1] == 3
+
+
 def enlarge(images: np.ndarray, factor: int) -> np.ndarray:
-    """Nearest-neighbour upscaling of the last two axes, so small images stay crisp."""
-    return np.repeat(np.repeat(images, factor, axis=-2), factor, axis=-1)
+    """Nearest-neighbour upscaling of the pixel axes, (..., H, W) or (..., H, W, 3), so small images stay crisp."""
+    rows, cols = (-3, -2) if is_colour(images) else (-2, -1)
+    return np.repeat(np.repeat(images, factor, axis=rows), factor, axis=cols)
 
 
 def tile_images(images: np.ndarray, ncols: int, sep_value: float = 1.0) -> np.ndarray:
-    """images (N, H, W) -> one image (rows*(H+1)-1, cols*(W+1)-1) in row-major order.
+    """images (N, H, W) or (N, H, W, 3) -> one image (rows*(H+1)-1, cols*(W+1)-1[, 3]) in row-major order.
 
     Tiles are split by 1-px lines of `sep_value`; unused slots of the last row take it too.
     """
-    n, h, w = images.shape
+    n, h, w = images.shape[:3]
     ncols = max(1, min(ncols, n))
     nrows = -(-n // ncols)
-    canvas = np.full((nrows * (h + 1) - 1, ncols * (w + 1) - 1), sep_value, dtype=images.dtype)
+    canvas = np.full((nrows * (h + 1) - 1, ncols * (w + 1) - 1, *images.shape[3:]), sep_value, dtype=images.dtype)
     for i, image in enumerate(images):
         r, c = divmod(i, ncols)
         canvas[r * (h + 1): r * (h + 1) + h, c * (w + 1): c * (w + 1) + w] = image

@@ -74,27 +74,41 @@ class MLPVAE(VAE):
         self.dec = nn.Sequential(nn.Linear(d, h), nn.ReLU(), nn.Linear(h, n_pixels))
 
 
+def conv_plan(side: int, base_channels: int) -> tuple[list[int], int]:
+    """Channels after each stride-2 conv and the final side: halve while the side exceeds 7.
+
+    28 -> 14 -> 7 (the MNIST layout, kept as it was so shipped weights load unchanged);
+    32 -> 16 -> 8 -> 4; 64 -> 32 -> 16 -> 8 -> 4. Channels double once, then stay, so a
+    64x64 model is barely larger than a 28x28 one.
+    """
+    channels = []
+    while side > 7:
+        channels.append(base_channels * (1 if not channels else 2))
+        side //= 2
+    return channels, side
+
+
 class ConvVAE(VAE):
-    """A small convolutional VAE for 28x28: two stride-2 convs each way."""
+    """A small convolutional VAE for C x H x W (C = 1 or 3, H = W = 28, 32 or 64): stride-2
+    convs down to 7x7 or 4x4, a linear bottleneck, and transposed convs back up."""
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)
-        c = config.image_shape[0]
-        ch = max(8, config.hidden_dim // 8)  # hidden_dim=128 -> 16 and 32 channels
-        d = config.latent_dim
-        self.enc = nn.Sequential(
-            nn.Conv2d(c, ch, 4, stride=2, padding=1), nn.ReLU(),  # 28 -> 14
-            nn.Conv2d(ch, 2 * ch, 4, stride=2, padding=1), nn.ReLU(),  # 14 -> 7
-            nn.Flatten(),
-            nn.Linear(2 * ch * 7 * 7, config.hidden_dim), nn.ReLU(),
-        )
-        self.enc_stats = nn.Linear(config.hidden_dim, 2 * d)
+        c, side, _ = config.image_shape
+        channels, low = conv_plan(side, max(8, config.hidden_dim // 8))  # hidden_dim=128 -> 16 and 32 channels
+        d, h = config.latent_dim, config.hidden_dim
+        flat = channels[-1] * low * low
+        down: list[nn.Module] = []
+        for c_in, c_out in zip([c, *channels], channels):
+            down += [nn.Conv2d(c_in, c_out, 4, stride=2, padding=1), nn.ReLU()]  # side -> side / 2
+        up: list[nn.Module] = []
+        for c_in, c_out in zip(channels[::-1], [*channels[-2::-1], c]):
+            up += [nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1), nn.ReLU()]  # side -> 2 side
+        self.enc = nn.Sequential(*down, nn.Flatten(), nn.Linear(flat, h), nn.ReLU())
+        self.enc_stats = nn.Linear(h, 2 * d)
         self.dec = nn.Sequential(
-            nn.Linear(d, config.hidden_dim), nn.ReLU(),
-            nn.Linear(config.hidden_dim, 2 * ch * 7 * 7), nn.ReLU(),
-            nn.Unflatten(1, (2 * ch, 7, 7)),
-            nn.ConvTranspose2d(2 * ch, ch, 4, stride=2, padding=1), nn.ReLU(),  # 7 -> 14
-            nn.ConvTranspose2d(ch, c, 4, stride=2, padding=1),  # 14 -> 28
+            nn.Linear(d, h), nn.ReLU(), nn.Linear(h, flat), nn.ReLU(), nn.Unflatten(1, (channels[-1], low, low)),
+            *up[:-1],  # logits: no ReLU after the last layer
         )
 
 

@@ -6,8 +6,9 @@ Three maps of codes (N, D):
   components, i.e. zero along every other principal component.
 - "raw": two chosen latent dimensions; the other dimensions are held at the data mean.
 - "tsne": openTSNE (Barnes-Hut below 10k points, FFT above; faster than scikit-learn's
-  TSNE at equal trustworthiness, see bench/map_speed.py, and it can place new codes into
-  an existing map). t-SNE has no inverse: a map point goes back to an inverse-distance
+  TSNE at equal trustworthiness, see bench/map_speed.py). New codes are placed into the
+  fixed map by `placement.MapPlacer` (openTSNE's transform objective, in milliseconds at
+  any map size: bench/large_map.py). t-SNE has no inverse: a map point goes back to an inverse-distance
   weighted blend of the codes of its k nearest map neighbours, so it is approximate.
 
 `ProjectionJob` fits on a thread; given a `map_cache.MapCache` it reads a map fitted
@@ -28,6 +29,7 @@ from scipy.spatial import cKDTree
 
 from .inference import decode_latents
 from .models import VAE
+from .placement import MapPlacer
 
 if TYPE_CHECKING:
     from .map_cache import MapCache
@@ -102,25 +104,12 @@ class TSNEProjection(Projection):
     perplexity: float  # the one fitted, as given to `fit_projection`
     seed: int
     tree: cKDTree = field(repr=False)  # over `embedding`
-    fitted: Any = field(default=None, repr=False)  # the fit's openTSNE.TSNEEmbedding; None when read from disk
 
     @cached_property
-    def tsne(self) -> Any:
-        """The openTSNE.TSNEEmbedding that `transform` places new codes into: the fit's own,
-        or, for a map read from disk, one rebuilt on first use with this map as its fixed
-        layout (the codes' neighbour graph is recomputed, no optimisation: ~1 s at 10k codes,
-        ~35 s at 100k on one busy core; openTSNE's transform itself then takes ~25 s at 100k)."""
-        if self.fitted is not None:
-            return self.fitted
-        opentsne_log = logging.getLogger("openTSNE.tsne")
-        level = opentsne_log.level
-        opentsne_log.setLevel(logging.ERROR)  # it warns that a laid-out map is a spread-out *start*
-        try:
-            return _tsne(len(self.codes), self.perplexity, self.seed).prepare_initial(
-                self.codes, initialization=self.embedding.copy(),
-            )
-        finally:
-            opentsne_log.setLevel(level)
+    def placer(self) -> MapPlacer:
+        """Places new codes against this fixed map (its k-d tree and repulsion field are built
+        on first use: ~0.1-0.4 s at 100k codes)."""
+        return MapPlacer(self.codes, self.embedding)
 
     @property
     def is_exact(self) -> bool:
@@ -137,7 +126,7 @@ class TSNEProjection(Projection):
         return z[0] if xy.ndim == 1 else z
 
     def transform(self, codes: np.ndarray) -> np.ndarray:
-        return np.asarray(self.tsne.transform(np.asarray(codes, dtype=np.float64).reshape(-1, self.codes.shape[1])))
+        return self.placer.place(codes)
 
 
 def fit_projection(
@@ -221,18 +210,14 @@ def _fit_tsne(
             progress(min(done / total, 1.0))
         return False  # never stop early
 
-    embedding = _tsne(len(codes), perplexity, seed, n_jobs, report).fit(codes)
-    # openTSNE's transform first centres the reference map in place: centre it now, so
-    # that later transforms leave it (and our copy, and the tree over it) where it is
-    embedding -= (embedding.max(axis=0) + embedding.min(axis=0)) / 2
-    return tsne_projection(np.array(embedding, dtype=np.float64), codes, k, perplexity, seed, embedding)
+    embedding = np.array(_tsne(len(codes), perplexity, seed, n_jobs, report).fit(codes), dtype=np.float64)
+    embedding -= (embedding.max(axis=0) + embedding.min(axis=0)) / 2  # centred on its bounding box
+    return tsne_projection(embedding, codes, k, perplexity, seed)
 
 
-def tsne_projection(
-    embedding: np.ndarray, codes: np.ndarray, k: int, perplexity: float, seed: int, fitted: Any = None,
-) -> TSNEProjection:
+def tsne_projection(embedding: np.ndarray, codes: np.ndarray, k: int, perplexity: float, seed: int) -> TSNEProjection:
     """A t-SNE map from its layout (N, 2), centred on its bounding box, and its codes (N, D)."""
-    return TSNEProjection("tsne", embedding, codes, k, float(perplexity), int(seed), cKDTree(embedding), fitted)
+    return TSNEProjection("tsne", embedding, codes, k, float(perplexity), int(seed), cKDTree(embedding))
 
 
 def map_bounds(embedding: np.ndarray, pad: float = 0.05) -> tuple[float, float, float, float]:
@@ -298,25 +283,16 @@ class Click:
     index: int | None
 
 
-def click_at(embedding: np.ndarray, report: Any) -> Click | None:
-    """A click the map reported, {"x", "y", "rx", "ry"}: the spot in map units and the hit
-    radius per axis (a few screen pixels, in map units at the current zoom). It hits the
-    nearest code within that ellipse, if any, and then means that code's own position.
-    None when the report is not a click (missing or non-finite numbers)."""
-    if not isinstance(report, dict):
-        return None
-    try:
-        x, y, rx, ry = (float(report[k]) for k in ("x", "y", "rx", "ry"))
-    except (KeyError, TypeError, ValueError):
-        return None
-    if not np.isfinite([x, y, rx, ry]).all() or rx <= 0 or ry <= 0:
-        return None
+def click_at(embedding: np.ndarray, x: float, y: float, rx: float, ry: float) -> Click:
+    """A click at (x, y) in map units with a hit radius (rx, ry) per axis (a few screen pixels,
+    in map units at the current zoom; both > 0). It hits the nearest code within that ellipse,
+    if any, and then means that code's own position; else the spot itself."""
     if len(embedding):
         d2 = ((embedding[:, 0] - x) / rx) ** 2 + ((embedding[:, 1] - y) / ry) ** 2
         i = int(np.argmin(d2))
         if d2[i] <= 1.0:
             return Click((float(embedding[i, 0]), float(embedding[i, 1])), i)
-    return Click((x, y), None)
+    return Click((float(x), float(y)), None)
 
 
 def decode_at(model: VAE, projection: Projection, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -23,6 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m vae_core.train", description="Train a VAE and save a checkpoint.")
     p.add_argument("--dataset", choices=DATASETS, default="digits")
     p.add_argument("--data-dir", default=None, help="IDX folder (MNIST/Fashion-MNIST), image folder, or download root")
+    p.add_argument("--dataset-size", type=int, default=None, help="images to draw for the shapes data set")
+    p.add_argument("--image-size", type=int, default=None,
+                   help="side of the images: folders are resized to it (28), shapes drawn at it (64)")
     p.add_argument("--arch", choices=ARCHITECTURES, default="mlp")
     p.add_argument("--latent-dim", type=int, default=2)
     p.add_argument("--hidden-dim", type=int, default=128)
@@ -42,12 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     train_cfg = TrainConfig(
-        dataset=args.dataset, data_dir=args.data_dir, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-        beta=args.beta, test_fraction=args.test_fraction, seed=args.seed, device=args.device,
+        dataset=args.dataset, data_dir=args.data_dir, dataset_size=args.dataset_size, epochs=args.epochs,
+        batch_size=args.batch_size, lr=args.lr, beta=args.beta, test_fraction=args.test_fraction, seed=args.seed, device=args.device,
     )
     dist, device = init_from_env(args.device)
     try:
-        data = load_dataset(train_cfg.dataset, train_cfg.data_dir)
+        data = load_dataset(train_cfg.dataset, train_cfg.data_dir, args.image_size, train_cfg.dataset_size)
         model_cfg = ModelConfig(
             arch=args.arch, image_shape=data.image_shape, latent_dim=args.latent_dim,
             hidden_dim=args.hidden_dim, recon=args.recon,

@@ -27,6 +27,7 @@ from .checkpoints import CheckpointError, LatentCodes, save_checkpoint
 from .config import ModelConfig, TrainConfig
 from .data import ImageData, ImageFiles, ImageFilesDataset, load_dataset, train_test_split
 from .device import pick_device
+from .disentangle import mutual_information_gap
 from .distributed import DistInfo, all_reduce_sum, shard
 from .losses import loss_parts
 from .models import VAE, build_model
@@ -139,7 +140,9 @@ class Trainer:
         self.dist = dist
         self.device = device or pick_device(train_config.device)
         if data is None:
-            data = load_dataset(train_config.dataset, train_config.data_dir, model_config.image_shape[-1])
+            data = load_dataset(
+                train_config.dataset, train_config.data_dir, model_config.image_shape[-1], train_config.dataset_size,
+            )
         for part in (data, test_data):
             if part is not None and part.image_shape != model_config.image_shape:
                 raise ValueError(f"the data's images are {part.image_shape}, the model expects {model_config.image_shape}")
@@ -290,10 +293,18 @@ class Trainer:
         }
 
     def save(self, path: str | Path, with_codes: bool = True) -> Path:
-        """Save the best model; with its codes of the whole data set for offline maps."""
+        """Save the best model; with its codes of the whole data set for offline maps.
+
+        A data set with known factors also gets the model's MIG against them in the sidecar.
+        """
         model = self.best_model()
+        metadata = self.metadata()
+        factors = self.data.factors if isinstance(self.data, ImageData) else None
         codes = None
-        if with_codes:
+        if with_codes or factors is not None:
             mu, log_var = encode_all(model, self.data.images if isinstance(self.data, ImageData) else self.data)
-            codes = LatentCodes(mu, log_var, self.data.labels)
-        return save_checkpoint(path, model, self.metadata(), codes)
+            codes = LatentCodes(mu, log_var, self.data.labels) if with_codes else None
+            if factors is not None:
+                found = mutual_information_gap(mu.numpy(), factors.numpy(), self.data.factor_names)
+                metadata["disentanglement"] = found.to_dict()
+        return save_checkpoint(path, model, metadata, codes)

@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from .helpers import open_app_page
 
+from ui.state import HANDOFF_KEY
 from vae_core import DataError, load_checkpoint
 from vae_core.encoding import encode_uploads
 from vae_core.images import MAX_UPLOAD_BYTES
@@ -142,21 +143,21 @@ def test_tsne_map_places_samples_and_draws_no_ellipse() -> None:
 
 
 def test_without_the_data_set_neighbours_are_decoded_from_their_codes(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pages import common
+    import ui.loaders as loaders
 
-    monkeypatch.setattr(common, "model_dataset", lambda ckpt: None)
+    monkeypatch.setattr(loaders, "model_dataset", lambda ckpt: None)
     at = upload(open_page(), ("seven.png", digit_png()))
     assert sum("d = " in c for c in captions(at)) == 8
     assert any("decoded from their mu" in c.value for c in at.caption)
 
 
 def test_without_any_codes_the_upload_still_encodes(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pages import common
+    import ui.loaders as loaders
 
     def no_codes(ckpt: object) -> None:
         raise DataError("this model stores no latent codes and its data set is not on this machine")
 
-    monkeypatch.setattr(common, "model_codes", no_codes)
+    monkeypatch.setattr(loaders, "model_codes", no_codes)
     at = upload(open_page(), ("seven.png", digit_png()))
     [row] = table(at)
     assert row["problem"] is None and row["KL (nats)"] > 0 and row["nearest label"] is None
@@ -171,9 +172,10 @@ def test_send_hands_mu_and_log_var_to_the_other_page(button: str, page: str) -> 
     expected = encode_uploads(model, [("seven.png", digit_png())]).encoding
     at.button(key=button).click().run()
     assert not at.exception
-    assert at.session_state["latent_z"] == pytest.approx(list(expected.mu[0]), rel=1e-5)
-    assert at.session_state["latent_log_var"] == pytest.approx(list(expected.log_var[0]), rel=1e-5)
-    assert at.session_state["latent_source"] == "upload seven.png"
+    point = at.session_state[HANDOFF_KEY]
+    assert point.z == pytest.approx(expected.mu[0], rel=1e-5) and point.mu == pytest.approx(expected.mu[0], rel=1e-5)
+    assert point.log_var == pytest.approx(expected.log_var[0], rel=1e-5)
+    assert point.source == "upload seven.png" and point.image.shape == (8, 8)
     assert at.title[0].value == page
 
 

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from .helpers import open_app_page
 
+from ui.state import HANDOFF_KEY, LatentPoint
 from vae_core import ModelConfig, build_model, load_checkpoint, save_checkpoint
 from vae_core.latent_ops import rank_dims
 
@@ -80,8 +81,7 @@ def test_start_from_a_data_point_picked_by_label(codes_2d) -> None:
 
 def test_start_from_a_point_handed_over_by_another_page() -> None:
     at = open_page()
-    at.session_state["latent_z"] = [0.5, -1.25]
-    at.session_state["latent_source"] = "the latent map"
+    at.session_state[HANDOFF_KEY] = LatentPoint(np.array([0.5, -1.25]), "the latent map")
     at.run()
     button = at.button(key="start_handoff")
     assert button.label == "Start from the latent map"
@@ -93,7 +93,7 @@ def test_start_from_a_point_handed_over_by_another_page() -> None:
 
 def test_a_handed_over_point_of_another_dimension_is_not_offered() -> None:
     at = open_page()
-    at.session_state["latent_z"] = [0.5] * 8
+    at.session_state[HANDOFF_KEY] = LatentPoint(np.full(8, 0.5), "the latent map")
     at.run()
     assert "start_handoff" not in [b.key for b in at.button]
 

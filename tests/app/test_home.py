@@ -50,9 +50,9 @@ def test_home_links_to_every_page(home: AppTest) -> None:
 
 
 def test_home_without_a_model_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pages import common
+    import ui.picker
 
-    monkeypatch.setattr(common, "available_models", lambda: {})
+    monkeypatch.setattr(ui.picker, "available_models", lambda: {})
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
     at.run()
     assert not at.exception

@@ -13,8 +13,9 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-import pages.common as common
-import pages.latent_map as latent_map
+import ui.loaders as loaders
+from ui.figures import WEBGL_MIN_POINTS, codes_map_figure, latent_bars
+from ui.state import HANDOFF_KEY
 import vae_core.map_cache as map_cache_module
 import vae_core.projection as projection_module
 from vae_core.projection import Click, LinearProjection
@@ -49,7 +50,7 @@ def click(at: AppTest, xy: tuple[float, float], index: int | None = None) -> App
 @pytest.fixture
 def fits(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Counts the real fits behind the page's cache, starting from an empty cache."""
-    common._projection_job.clear()
+    loaders._projection_job.clear()
     calls: list[str] = []
     real = projection_module.fit_projection
 
@@ -104,8 +105,9 @@ def test_send_to_explore_hands_over_the_decoded_point() -> None:
     at = click(open_page(), (0.25, -0.5))  # latent axes of a 2-D model: the click is z itself
     at.button(key="latent_map_send").click().run()
     assert not at.exception
-    assert at.session_state["latent_z"] == pytest.approx([0.25, -0.5])
-    assert "latent map" in at.session_state["latent_source"]
+    point = at.session_state[HANDOFF_KEY]
+    assert point.z == pytest.approx([0.25, -0.5]) and "latent map" in point.source
+    assert point.image is not None and point.mu is None  # a decoded spot: no encoder q of its own
     assert at.success
 
 
@@ -124,7 +126,7 @@ def test_raw_axes_of_an_8d_model_can_be_any_two_dims() -> None:
     click(at, (1.0, -1.0))
     assert "dimensions 5 and 2" in at.caption[0].value
     at.button(key="latent_map_send").click().run()
-    z = np.array(at.session_state["latent_z"])
+    z = at.session_state[HANDOFF_KEY].z
     assert z.shape == (8,) and z[5] == pytest.approx(1.0) and z[2] == pytest.approx(-1.0)
 
 
@@ -135,7 +137,7 @@ def test_the_same_dim_twice_is_refused_with_a_message() -> None:
 
 
 def test_mnist_without_its_data_uses_the_stored_codes(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(common, "model_dataset", lambda ckpt: None)
+    monkeypatch.setattr(loaders, "model_dataset", lambda ckpt: None)
     at = click(open_page("mnist-conv-2d"), (0.0, 0.0), index=3)
     assert len(at.image) == 2
     assert "not on this machine" in at.caption[0].value
@@ -144,7 +146,7 @@ def test_mnist_without_its_data_uses_the_stored_codes(monkeypatch: pytest.Monkey
 
 def test_a_restarted_server_reads_the_map_from_disk_instead_of_refitting(fits: list[str]) -> None:
     open_page(method="pca")
-    common._projection_job.clear()  # what a restart loses: the in-memory cache
+    loaders._projection_job.clear()  # what a restart loses: the in-memory cache
     at = open_page(method="pca")
     assert fits == ["pca"] and len(charts(at)) == 1
 
@@ -156,11 +158,11 @@ def synthetic_map(n: int, seed: int = 0) -> tuple[LinearProjection, np.ndarray]:
     return projection, rng.integers(0, 10, size=n)
 
 
-@pytest.mark.parametrize(("n", "kind"), [(latent_map.WEBGL_MIN_POINTS - 1, "scatter"),
-                                         (latent_map.WEBGL_MIN_POINTS, "scattergl")])
+@pytest.mark.parametrize(("n", "kind"), [(WEBGL_MIN_POINTS - 1, "scatter"),
+                                         (WEBGL_MIN_POINTS, "scattergl")])
 def test_many_points_are_drawn_with_webgl_few_with_svg(n: int, kind: str) -> None:
     projection, labels = synthetic_map(n)
-    fig = latent_map.map_figure(projection, labels, [], ("x", "y"))
+    fig = codes_map_figure(projection, labels, [], 600, hover=True)
     data_traces = [t for t in fig.data if t.customdata is not None]
     assert len(data_traces) == 10 and {t.type for t in data_traces} == {kind}
     assert sum(len(t.x) for t in data_traces) == n
@@ -170,7 +172,7 @@ def test_many_points_are_drawn_with_webgl_few_with_svg(n: int, kind: str) -> Non
 def test_a_100k_point_map_sends_under_10_mb_with_no_images() -> None:
     """The figure's JSON exactly as st.plotly_chart sends it."""
     projection, labels = synthetic_map(100_000)
-    fig = latent_map.map_figure(projection, labels, [str(i) for i in range(10)], ("x", "y"))
+    fig = codes_map_figure(projection, labels, [str(i) for i in range(10)], 600, hover=True)
     spec = plotly.io.to_json(fig, validate=False)
     assert len(spec) < 10e6, f"{len(spec) / 1e6:.1f} MB"
     assert len(spec) < 25 * 100_000  # typed arrays (base64), not lists of numbers
@@ -213,9 +215,9 @@ def test_hovering_a_point_sends_only_that_points_image() -> None:
 
 
 def test_the_latent_bars_show_each_value_and_fit_any_size() -> None:
-    svg = latent_map.latent_bars(np.array([0.5, -1.25, 7.0]))
+    svg = latent_bars(np.array([0.5, -1.25, 7.0]))
     assert svg.startswith("<svg") and svg.endswith("</svg>") and svg.count("<rect") == 3
     assert "z[1] = -1.250" in svg and ">7<" in svg  # the axis grows to the largest |z|
-    wide = latent_map.latent_bars(np.zeros(64))
+    wide = latent_bars(np.zeros(64))
     assert wide.count("<rect") == 64 and wide.count('text-anchor="middle"') == 16  # every 4th dim labelled, no values
     assert ">-1.25<" in svg and ">z[2]<" in svg  # few dims: values and full names printed

@@ -4,8 +4,11 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
+
+from ui.state import HANDOFF_KEY, LatentPoint
 
 from .helpers import open_app_page
 
@@ -57,9 +60,8 @@ def test_worked_example_preset_shows_z_2_5_and_kl_0_16814(page: AppTest) -> None
 
 
 def test_handed_over_point_with_its_log_variance_is_used(page: AppTest) -> None:
-    page.session_state["latent_z"] = [0.5, -1.0]
-    page.session_state["latent_source"] = "an upload on the Encode page"
-    page.session_state["latent_log_var"] = [-2.0, -3.0]
+    page.session_state[HANDOFF_KEY] = LatentPoint(
+        np.array([0.5, -1.0]), "an upload on the Encode page", mu=np.array([0.5, -1.0]), log_var=np.array([-2.0, -3.0]))
     page.run()
     page.radio(key="rp_input_source").set_value("Handed-over point").run()
     assert not page.exception
@@ -70,7 +72,7 @@ def test_handed_over_point_with_its_log_variance_is_used(page: AppTest) -> None:
 
 def test_a_model_that_is_not_2d_explains_the_bayes_panel() -> None:
     page = open_page("digits-mlp-8d")
-    page.session_state["latent_z"] = [0.0, 0.0]  # a 2-D point: not offered to an 8-D model
+    page.session_state[HANDOFF_KEY] = LatentPoint(np.zeros(2), "the latent map")  # a 2-D point: not offered to an 8-D model
     page.run()
     assert not page.exception
     assert len(page.dataframe[0].value) == 8
@@ -81,19 +83,19 @@ def test_a_model_that_is_not_2d_explains_the_bayes_panel() -> None:
 
 
 def test_without_the_data_set_the_stored_codes_are_used(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pages import common
+    import ui.loaders as loaders
 
-    monkeypatch.setattr(common, "model_dataset", lambda ckpt: None)
+    monkeypatch.setattr(loaders, "model_dataset", lambda ckpt: None)
     page = open_page()
     page.number_input(key="rp_index").set_value(3).run()
     assert not page.exception
-    mu, _, _ = common.model_codes(common.load_model(str(REPO / "checkpoints" / "digits-mlp-2d.safetensors")))
+    mu, _, _ = loaders.model_codes(loaders.load_model(str(REPO / "checkpoints" / "digits-mlp-2d.safetensors")))
     assert list(page.dataframe[0].value["μ"]) == pytest.approx(list(mu[3]))
     assert any("Stored code #3" in caption.value for caption in page.caption)
 
 
 def test_handed_over_point_without_log_variance_borrows_the_encoders_spread(page: AppTest) -> None:
-    page.session_state["latent_z"] = [1.0, 1.0]
+    page.session_state[HANDOFF_KEY] = LatentPoint(np.ones(2), "the latent map")
     page.run()
     page.radio(key="rp_input_source").set_value("Handed-over point").run()
     assert not page.exception

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from pages import common
+from ui import loaders
 
 REPO = Path(__file__).resolve().parents[2]
 PAGE = "pages/train.py"
@@ -98,10 +98,10 @@ def test_a_short_run_saves_a_checkpoint_that_the_picker_lists() -> None:
     name = at.text_input(key="train_save_name").value
     at.button(key="train_save").click().run()
     assert not at.exception and not at.error
-    saved = common.user_dir() / f"{name}.safetensors"
-    assert saved.exists() and (common.user_dir() / f"{name}.json").exists()
+    saved = loaders.user_dir() / f"{name}.safetensors"
+    assert saved.exists() and (loaders.user_dir() / f"{name}.json").exists()
     assert any("Saved as" in s.value for s in at.success)
-    assert str(saved) in common.available_models()
+    assert str(saved) in loaders.available_models()
 
     # A fresh run of the app (the sidebar is drawn by app.py) lists it and picks it as asked.
     app = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)

@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -197,14 +198,21 @@ def image_bytes(page: Page, src: str) -> bytes:
     return response.body()
 
 
+def _scratch_shots() -> Path:
+    """A per-run temporary folder for screenshots nobody asked to keep."""
+    return Path(tempfile.gettempdir()) / f"vae-explorer-screenshots-{os.getpid()}"
+
+
 def screenshot(page: Page, name: str) -> Path:
-    """Save docs/screenshots/NAME.png of the whole page.
+    """Save NAME.png of the whole page: into docs/screenshots (tracked) only when asked with
+    VAE_EXPLORER_SCREENSHOTS=1, else into a temporary folder, so a test run leaves the tree clean.
 
     Streamlit scrolls inside its main element, so a full-page shot would stop at the window:
     the window is made as tall as the content for the shot, then restored.
     """
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+    folder = SCREENSHOTS if os.environ.get("VAE_EXPLORER_SCREENSHOTS") == "1" else _scratch_shots()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     size = page.viewport_size
     height = page.evaluate(f"() => document.querySelector('{MAIN}').scrollHeight")
     page.set_viewport_size({"width": size["width"], "height": max(size["height"], int(height))})

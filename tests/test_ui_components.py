@@ -1,0 +1,34 @@
+"""The browser's messages are parsed in ui.components alone: what is not a message is nothing."""
+from __future__ import annotations
+
+import pytest
+
+from ui.components import click_report, hover_data, hover_index, marker_data
+
+
+def test_a_click_report_is_the_spot_and_its_hit_radius() -> None:
+    assert click_report({"click": {"x": 1, "y": 2.5, "rx": 0.1, "ry": 0.2}}) == (1.0, 2.5, 0.1, 0.2)
+
+
+@pytest.mark.parametrize("report", [
+    None, [], "click", {}, {"x": 1, "y": 2}, {"x": "a", "y": 0, "rx": 1, "ry": 1},
+    {"x": float("nan"), "y": 0, "rx": 1, "ry": 1}, {"x": 0, "y": 0, "rx": 0, "ry": 1}, {"x": 0, "y": 0, "rx": 1, "ry": -1},
+    {"x": 0, "y": None, "rx": 1, "ry": 1},
+])
+def test_what_is_not_a_click_report_is_no_click(report: object) -> None:
+    assert click_report({"click": report}) is None
+
+
+@pytest.mark.parametrize(("value", "index"), [(7, 7), (7.0, 7), (None, None), ("7", None), (True, None),
+                                               (float("inf"), None)])
+def test_a_hover_trigger_is_a_point_index(value: object, index: int | None) -> None:
+    assert hover_index({"hover": value}) == index
+
+
+def test_the_data_sent_names_the_chart_by_its_key() -> None:
+    assert marker_data("explore_map", (1, 2)) == {"role": "marker", "chart": ".st-key-explore_map .js-plotly-plot",
+                                                  "marker": [1.0, 2.0]}
+    idle = hover_data("latent_map_chart", "m@1/data", 84)
+    assert idle["index"] is None and idle["src"] is None
+    sent = hover_data("latent_map_chart", "m@1/data", 84, 3, b"\x89PNG")
+    assert sent["index"] == 3 and sent["src"] == "data:image/png;base64,iVBORw=="

@@ -1,0 +1,67 @@
+"""The components.v2 widgets, and every message they exchange with Python, built and parsed
+here and nowhere else.
+
+`map_events` (ui/js/map_events.js) draws on a plotly map in the browser without redrawing
+the map. It is mounted with `data` = {"role", "chart": CSS selector of the map's plot div, ...}:
+
+- role "hover": data also has "token" (names the model's images: a new one empties the
+  browser's kept images), "size" (px), "index" and "src" (a PNG data URL of point `index`,
+  or both None). The browser sends trigger "hover" = the hovered point's index (a number),
+  once per point, debounced; `hover_index` reads it.
+- role "click": data also has "marker" ([x, y] in map units, or None). The browser sends
+  trigger "click" = {"x", "y", "rx", "ry"}: the pressed spot and a hit radius, in map units;
+  `click_report` reads it. The spot is marked with an x at once; "marker" may move it.
+- role "marker": data also has "marker" ([x, y]): an x at that spot; clicks are ignored.
+"""
+from __future__ import annotations
+
+import base64
+import math
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+map_events = st.components.v2.component(
+    "vae_explorer.map_events", js=(Path(__file__).parent / "js" / "map_events.js").read_text(encoding="utf-8"),
+)
+
+
+def chart_selector(chart_key: str) -> str:
+    """The CSS selector of the plot div of the st.plotly_chart with this key."""
+    return f".st-key-{chart_key} .js-plotly-plot"
+
+
+def marker_data(chart_key: str, xy: tuple[float, float] | None, role: str = "marker") -> dict[str, Any]:
+    """data for role "marker" (an x at xy) or "click" (clicks reported, the last one at xy)."""
+    return {"role": role, "chart": chart_selector(chart_key), "marker": None if xy is None else [float(v) for v in xy]}
+
+
+def hover_data(chart_key: str, token: str, size: int, index: int | None = None, png: bytes | None = None) -> dict:
+    """data for role "hover": point `index`'s image as a PNG (the browser enlarges it, pixelated)."""
+    src = None if png is None or index is None else "data:image/png;base64," + base64.b64encode(png).decode()
+    return {"role": "hover", "chart": chart_selector(chart_key), "token": token, "size": size,
+            "index": None if src is None else int(index), "src": src}
+
+
+def hover_index(state: Any) -> int | None:
+    """The point index of the component's "hover" trigger; None for anything else."""
+    value = state.get("hover") if isinstance(state, dict) or hasattr(state, "get") else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return int(value)
+
+
+def click_report(state: Any) -> tuple[float, float, float, float] | None:
+    """(x, y, rx, ry) of the component's "click" trigger; None when it is not a click
+    (missing or non-finite numbers, a radius that is not positive)."""
+    report = state.get("click") if isinstance(state, dict) or hasattr(state, "get") else None
+    if not isinstance(report, dict):
+        return None
+    try:
+        x, y, rx, ry = (float(report[k]) for k in ("x", "y", "rx", "ry"))
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not all(math.isfinite(v) for v in (x, y, rx, ry)) or rx <= 0 or ry <= 0:
+        return None
+    return x, y, rx, ry

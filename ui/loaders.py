@@ -1,0 +1,179 @@
+"""Cached loaders: models, data sets, their codes and maps, and the training jobs. Each is
+keyed on everything it depends on (a checkpoint's path and modification time) and shared by
+all sessions, so callers must never mutate what they get."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import streamlit as st
+import torch
+
+from vae_core import Checkpoint, DataError, ImageData, list_checkpoints, load_checkpoint, load_dataset
+from vae_core.inference import encode_images
+from vae_core.jobs import JobRegistry
+from vae_core.map_cache import MapCache
+from vae_core.posterior import Evidence, Extent, GridPosterior, evidence, grid_posterior, posterior_moments, window_around
+from vae_core.projection import Method, Projection, ProjectionJob
+from vae_core.reparam import RunningKL, mc_kl_running
+
+REPO = Path(__file__).resolve().parents[1]
+SHIPPED_DIR = REPO / "checkpoints"
+DEFAULT_MODEL = "mnist-conv-2d"  # its prior samples look like digits; the 8x8 ones read as pixel mush
+MNIST_DIR = REPO.parent / "shared" / "data" / "mnist"
+
+
+def user_dir() -> Path:
+    """Where models trained in the app are saved (override with VAE_EXPLORER_USER_DIR)."""
+    return Path(os.environ.get("VAE_EXPLORER_USER_DIR", REPO / "user_checkpoints"))
+
+
+def map_cache_dir() -> Path | None:
+    """Where fitted maps are kept: `.cache` beside each checkpoint, unless
+    VAE_EXPLORER_MAP_CACHE names one folder for all (tests use a temporary one)."""
+    folder = os.environ.get("VAE_EXPLORER_MAP_CACHE")
+    return Path(folder) if folder else None
+
+
+def available_models() -> dict[str, dict[str, Any]]:
+    """weights path -> sidecar, shipped models first."""
+    return {str(path): meta for path, meta in list_checkpoints(SHIPPED_DIR, user_dir())}
+
+
+@st.cache_resource
+def job_registry() -> JobRegistry:
+    """One registry per server: jobs outlive page visits, reloads and other sessions' reruns."""
+    return JobRegistry()
+
+
+@st.cache_resource(show_spinner="Loading model…", max_entries=8)
+def _load(path: str, mtime_ns: int) -> Checkpoint:
+    """Shared by all sessions: never train or mutate the returned model."""
+    return load_checkpoint(path)
+
+
+def load_model(path: str) -> Checkpoint:
+    """The cached checkpoint, keyed on its path and modification time."""
+    return _load(path, Path(path).stat().st_mtime_ns)
+
+
+def model_id(ckpt: Checkpoint) -> tuple[str, int]:
+    """What a per-model cache is keyed on: the weights' path and modification time."""
+    return str(ckpt.path), ckpt.path.stat().st_mtime_ns
+
+
+@st.cache_resource(show_spinner="Loading data…", max_entries=4)
+def _dataset(name: str, data_dir: str | None) -> ImageData:
+    return load_dataset(name, data_dir)
+
+
+def dataset(name: str, data_dir: str | None) -> ImageData:
+    """A data set loaded once per server, shared by all sessions: never mutate it."""
+    return _dataset(name, data_dir)
+
+
+def model_dataset(ckpt: Checkpoint) -> ImageData | None:
+    """The images the model was trained on, when they are on this machine; else None.
+
+    Shipped MNIST models stay explorable without their data through their stored codes.
+    """
+    train = ckpt.metadata.get("train", {})
+    name, data_dir = train.get("dataset", "digits"), train.get("data_dir")
+    candidates = [data_dir] if name in ("idx", "folder") else [data_dir, str(MNIST_DIR)] if name == "mnist" else [data_dir]
+    for directory in candidates:
+        if name != "digits" and (directory is None or not Path(directory).is_dir()):
+            continue
+        try:
+            return _dataset(name, directory)
+        except DataError:
+            continue
+    return None
+
+
+@st.cache_data(show_spinner="Encoding the data set…", max_entries=8)
+def _codes(path: str, mtime_ns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ckpt = load_model(path)
+    if ckpt.codes is not None:
+        return ckpt.codes.mu.numpy(), ckpt.codes.log_var.numpy(), ckpt.codes.labels.numpy()
+    data = model_dataset(ckpt)
+    if data is None:
+        raise DataError("this model stores no latent codes and its data set is not on this machine")
+    mu, log_var = encode_images(ckpt.model, data.images)
+    return mu, log_var, data.labels.numpy()
+
+
+def model_codes(ckpt: Checkpoint) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mu, log_var, labels) of the model's data set: stored codes, else encoded once."""
+    return _codes(*model_id(ckpt))
+
+
+def class_names(ckpt: Checkpoint, labels: np.ndarray) -> tuple[str, ...]:
+    """The model's class names; when it stores none, the data set's, else the label numbers."""
+    names = ckpt.metadata.get("class_names")
+    if not names and (data := model_dataset(ckpt)) is not None:
+        names = data.class_names
+    return tuple(names) if names else tuple(str(k) for k in range(int(labels.max(initial=-1)) + 1))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _projection_job(
+    path: str, mtime_ns: int, method: Method, dims: tuple[int, int], perplexity: float, seed: int, _mu: np.ndarray,
+) -> ProjectionJob:
+    """One fit per (checkpoint, method, settings), shared by all sessions, and kept on disk
+    beside the checkpoint, so a restarted server reads it back instead of refitting. The fit
+    runs on a thread, not inside this call: a cached call must not draw (its progress bar
+    would be replayed, broken, on every later hit)."""
+    return ProjectionJob(_mu, method, dims, perplexity, seed, cache=MapCache(Path(path), map_cache_dir()))
+
+
+def model_projection(
+    ckpt: Checkpoint, method: Method, dims: tuple[int, int] = (0, 1), perplexity: float = 30.0, seed: int = 0,
+) -> Projection:
+    """The cached 2-D map of the model's codes (mu); draws a progress bar while it is fitted.
+
+    Raises DataError when the model has no codes here, ValueError when the settings do not fit.
+    """
+    mu, _, _ = model_codes(ckpt)
+    # settings a method ignores are left out of the key, so they cannot refit it
+    key = (
+        *model_id(ckpt), method,
+        tuple(dims) if method == "raw" else (0, 1),
+        float(perplexity) if method == "tsne" else 0.0, int(seed) if method == "tsne" else 0,
+    )
+    job = _projection_job(*key, mu)
+    if not job.wait(0.5):  # a PCA or a map read from disk is done by now, even at 100k codes: no bar flashes up
+        bar = st.progress(0.0)
+        while not job.wait(0.2):
+            bar.progress(job.fraction, text=f"Fitting the map of {len(mu):,} codes… {job.fraction:.0%}")
+        bar.empty()
+    if job.projection is None:
+        _projection_job.clear(*key, mu)  # let the next try start afresh
+        raise ValueError(job.error)
+    return job.projection
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def mc_kl(mu: np.ndarray, sigma: np.ndarray, n_max: int, seed: int) -> RunningKL:
+    """The running Monte Carlo estimate of KL(q ‖ p), once per input and settings."""
+    return mc_kl_running(mu, sigma, n_max, seed)
+
+
+@st.cache_data(max_entries=32, show_spinner="Evaluating the decoder on the grid…")
+def _bayes(
+    path: str, mtime_ns: int, image: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray, grid_n: int, around_q: bool,
+) -> tuple[GridPosterior, tuple[np.ndarray, np.ndarray], Evidence]:
+    model = load_model(path).model
+    x = torch.as_tensor(image, dtype=torch.float32).reshape(1, *model.config.image_shape)
+    extent: Extent = window_around(mu2, sigma2) if around_q else (-4.0, 4.0, -4.0, 4.0)
+    grid = grid_posterior(model, x, grid_n, extent)
+    return grid, posterior_moments(grid), evidence(model, x, 1000, seed=0)
+
+
+def bayes_numbers(
+    ckpt: Checkpoint, image: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray, grid_n: int, around_q: bool,
+) -> tuple[GridPosterior, tuple[np.ndarray, np.ndarray], Evidence]:
+    """A 2-D model's true posterior p(z|x) on a grid (around q(z|x) = N(mu2, sigma2²) or over
+    the prior's ±4), its moments and the evidence of image x; once per checkpoint and input."""
+    return _bayes(*model_id(ckpt), image, mu2, sigma2, grid_n, around_q)

@@ -1,0 +1,157 @@
+"""Explore's Sliders view and its current point: the pieces a slider move runs are plain
+functions and one fragment, so bench/slider_latency.py can time exactly that work.
+
+The slider panel is an `st.fragment`: dragging a slider reruns only the panel (decode one
+point, one small PNG, and the map's marker position). The small map beside it is drawn once,
+outside the fragment; the `map_events` component draws the marker over it in the browser,
+because a changed figure is rebuilt there from scratch (100+ ms per move).
+"""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from vae_core import VAE, Checkpoint
+from vae_core.encoding import label_name
+from vae_core.inference import decode_latents
+from vae_core.latent_ops import sample_prior
+
+from .components import map_events, marker_data
+from .images import crisp
+from .small_map import SLIDER_LIMIT, Codes, SmallMap
+from .state import handed_point
+
+SLIDER_STEP = 0.05
+TOP_DIMS = 8  # sliders / traversal rows shown for large latent dims unless "show all"
+IMAGE_PX = 224  # the decoded image is enlarged (nearest neighbour) to about this size
+Z_KEY = "explore_z"  # the whole current point (list of floats); sliders show some dims
+Z_MODEL_KEY = "explore_z_model"  # the checkpoint explore_z belongs to
+MAP_KEY = "explore_map"
+MARKER_KEY = "explore_marker"  # the map_events component that draws the current point on the map
+
+
+def decoded_png_array(model: VAE, z: np.ndarray) -> np.ndarray:
+    """The decoded point as a crisp uint8 image of about IMAGE_PX pixels, for st.image."""
+    return crisp(decode_latents(model, z)[0], IMAGE_PX)
+
+
+# ---- the current point: one list in session_state, mirrored into the slider keys ----
+
+
+def _slider_key(dim: int) -> str:
+    return f"z_{dim}"
+
+
+def set_point(z: np.ndarray) -> None:
+    """Make z the current point and move every slider to it (call before the sliders exist)."""
+    z = np.clip(np.asarray(z, dtype=np.float64), -SLIDER_LIMIT, SLIDER_LIMIT)
+    st.session_state[Z_KEY] = [float(v) for v in z]
+    for dim, value in enumerate(z):
+        st.session_state[_slider_key(dim)] = float(value)
+
+
+def current_point(ckpt: Checkpoint) -> np.ndarray:
+    """The current point, reset to zero when the model changed."""
+    d = ckpt.config.latent_dim
+    if st.session_state.get(Z_MODEL_KEY) != str(ckpt.path) or len(st.session_state.get(Z_KEY, [])) != d:
+        st.session_state[Z_MODEL_KEY] = str(ckpt.path)
+        set_point(np.zeros(d))
+    return np.array(st.session_state[Z_KEY])
+
+
+def _sample(d: int) -> None:
+    set_point(sample_prior(d, np.random.default_rng()))
+
+
+def data_point_picker(codes: Codes, key: str, first: int = 0) -> int | None:
+    """Pick an image by label and position (widgets side by side in a horizontal container);
+    returns its index into the codes, None when the label has no image. `first`: the
+    initial position."""
+    if f"{key}_index" not in st.session_state:
+        st.session_state[f"{key}_index"] = first
+    label = st.selectbox(
+        "Label", ["any", *codes.class_names], key=f"{key}_label", width=110,
+        on_change=lambda: st.session_state.update({f"{key}_index": 0}),
+    )
+    pool = np.arange(len(codes.mu))
+    if label != "any":
+        pool = np.flatnonzero(codes.labels == codes.class_names.index(label))
+    if len(pool) == 0:
+        st.caption("No image has this label.")
+        return None
+    position = st.number_input(f"Image (of {len(pool)})", 0, len(pool) - 1, key=f"{key}_index", step=1, width=140)
+    return int(pool[position])
+
+
+def _start_buttons(ckpt: Checkpoint, codes: Codes | None) -> None:
+    """Where to start: a data point, a point handed over by another page, zero, a prior sample."""
+    d = ckpt.config.latent_dim
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        if codes is not None and (index := data_point_picker(codes, "start")) is not None:
+            st.button(
+                "Start from this image", key="start_data", on_click=set_point, args=(codes.mu[index],),
+                help=f"Data point #{index} (label {label_name(codes.labels[index], codes.class_names)}): its mean code mu",
+            )
+        handed = handed_point()
+        if handed is not None and handed.latent_dim == d:
+            st.button(f"Start from {handed.source}", key="start_handoff", on_click=set_point, args=(handed.z,))
+        st.button("Zero", key="start_zero", on_click=set_point, args=(np.zeros(d),), help="The prior's mean")
+        st.button("Sample from the prior", key="sample_prior", on_click=_sample, args=(d,))
+
+
+def slider_controls(ckpt: Checkpoint, codes: Codes | None) -> np.ndarray:
+    """The start buttons and, for large latents, the "show all" toggle; returns the dims
+    that get a slider. Outside the fragment: a click here may rerun the whole page."""
+    _start_buttons(ckpt, codes)
+    d = ckpt.config.latent_dim
+    if d <= TOP_DIMS:
+        return np.arange(d)
+    dims = codes.order if codes is not None else np.arange(d)  # most informative first
+    if st.toggle(f"Show all {d} dimensions", key="show_all_dims"):
+        return dims
+    st.caption(f"The {TOP_DIMS} most informative dimensions (highest mean KL over the data); "
+               "the others keep their values.")
+    return dims[:TOP_DIMS]
+
+
+def sliders_tab(ckpt: Checkpoint, codes: Codes | None, small_map: SmallMap | None) -> None:
+    """The slider panel and, beside it, the small map: drawn here, once per full run, so a
+    slider move never re-sends it."""
+    dims = slider_controls(ckpt, codes)
+    panel, right = st.columns([3.3, 1.7])
+    if small_map is not None:
+        with right:
+            st.plotly_chart(small_map.marker_figure(), key=MAP_KEY, config={"displayModeBar": False})
+            pca = small_map.projection.method == "pca"
+            st.caption("The current point among the data's codes" + (" (PCA plane)." if pca else "."))
+    with panel:
+        slider_panel(ckpt, dims, small_map)
+
+
+@st.fragment
+def slider_panel(ckpt: Checkpoint, dims: np.ndarray, small_map: SmallMap | None) -> None:
+    """Reruns alone on every slider move: slider values -> decode -> image, the marker's place,
+    then the sliders.
+
+    The image is drawn before the sliders (each slider's value is already in session_state
+    when the run starts), so it is the first thing the browser gets: the browser handles
+    the run's messages one at a time, and each slider costs it a few ms to redraw."""
+    z = current_point(ckpt)
+    for dim in dims:
+        key = _slider_key(dim)
+        if key not in st.session_state:  # a slider hidden for a while lost its state
+            st.session_state[key] = float(z[dim])
+        z[dim] = st.session_state[key]
+    st.session_state[Z_KEY] = [float(v) for v in z]
+    left, middle = st.columns([2, 1.3])
+    middle.image(decoded_png_array(ckpt.model, z), caption="decode(z)", width=IMAGE_PX, output_format="PNG")
+    if small_map is not None:
+        x, y = (float(v) for v in small_map.xy(z)[0])
+        x0, x1, y0, y1 = small_map.bounds()
+        with middle:
+            map_events(key=MARKER_KEY, data=marker_data(MAP_KEY, (x, y)), height=0)
+            if not (x0 <= x <= x1 and y0 <= y <= y1):
+                st.caption("The current point lies off the small map, beyond the data's codes.")
+    with left:
+        for dim in dims:
+            st.slider(f"z[{dim}]", -SLIDER_LIMIT, SLIDER_LIMIT, step=SLIDER_STEP, key=_slider_key(dim), format="%.2f")
