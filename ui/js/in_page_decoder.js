@@ -1,6 +1,6 @@
 // Decode in the page: an st.components.v2 component (no iframe) that runs the model's decoder
 // in the browser (static/js/vae_decoder.mjs: onnxruntime-web on the exported graph) and paints
-// the image to a canvas on every animation frame, without a round trip to the server.
+// the image to a canvas on every pointer or slider move, without a round trip to the server.
 //
 // data: decoder ({module, model, latent_dim, shape}), size (px), role, and per role:
 // - "sliders": z (the server's current point), dims [[index, label]...], limit, step, and
@@ -81,7 +81,7 @@ async function start(s, data) {
     s.inverse = spec ? await mod.mapInverse(spec) : null;
     if (s.stopped) return;
     s.painter = new mod.FramePainter(decoder, s.canvas, s.onPaint);
-    s.setPath("browser", "Decoded in this browser (onnxruntime-web, WebAssembly), every animation frame.");
+    s.setPath("browser", "Decoded in this browser (onnxruntime-web, WebAssembly) as you move.");
   } catch (err) {
     console.warn("in-page decoding is off:", err);
     const why = `this browser cannot run the decoder (${String(err.message || err).slice(0, 120)})`;
@@ -213,6 +213,11 @@ function pointer(s) {
 // (data.label names it), e.g. an interpolation or a traversal sampled finely.
 function frames(s) {
   s.box.append(s.canvas, s.status);
+  s.frame = 0;
+  s.showFrame = (i) => {
+    s.frame = i;
+    if (s.painter) s.painter.request(s.data.frames[i]);
+  };
   if (!s.data.chart) {
     const input = el("input", { width: "100%" }, {
       type: "range", min: 0, max: s.data.frames.length - 1, step: 1, value: 0, "aria-label": s.data.label,
@@ -221,7 +226,7 @@ function frames(s) {
     const label = el("div", {});
     const show = () => {
       label.textContent = `${s.data.label}: ${s.data.names ? s.data.names[input.value] : input.value}`;
-      if (s.painter) s.painter.request(s.data.frames[Number(input.value)]);
+      s.showFrame(Number(input.value));
     };
     s.listen(input, "input", show);
     s.box.append(label, input);
@@ -229,9 +234,11 @@ function frames(s) {
     return;
   }
   let plot = null;
+  // plotly_animatingframe names the frame; a step of the animation's slider names it in its args
   const show = (event) => {
-    const i = Number(event && (event.name ?? (event.step && event.step.value)));
-    if (Number.isInteger(i) && i >= 0 && i < s.data.frames.length && s.painter) s.painter.request(s.data.frames[i]);
+    const name = event && (event.name ?? event.step?.args?.[0]?.[0]);
+    const i = Number(name);
+    if (Number.isInteger(i) && i >= 0 && i < s.data.frames.length) s.showFrame(i);
   };
   const attach = () => {
     const now = document.querySelector(s.data.chart);
@@ -242,7 +249,7 @@ function frames(s) {
   };
   s.timers.push(setInterval(attach, POLL_MS));
   attach();
-  if (s.painter) s.painter.request(s.data.frames[0]);
+  s.showFrame(0);
 }
 
 const ROLES = { sliders, pointer, frames };
@@ -250,6 +257,7 @@ const ROLES = { sliders, pointer, frames };
 // A rerun's new data: the server's point (a button, a hand-off). Its echo of a point this
 // page sent is not news: the sliders may have moved on since.
 function update(s, data, previousZ) {
+  if (s.showFrame) s.showFrame(Math.min(s.frame, data.frames.length - 1));  // new frames: the same stop
   const z = JSON.stringify(data.z);
   if (s.inputs && z !== JSON.stringify(previousZ) && z !== s.sent) {
     s.z = Float32Array.from(data.z);
