@@ -14,8 +14,8 @@ The projection comes from the cache (memory, then disk) and is never refitted on
 
 "Decode under the pointer" (on by default) replaces the hover preview: the `in_page_decoder`
 component turns the pointer's map position into z in the page (the plane exactly for PCA and
-latent axes, t-SNE by the server's neighbour blend) and decodes it there on every animation
-frame, with no server run while the pointer moves. A click still pins the point as above.
+latent axes, t-SNE by the server's neighbour blend) and decodes it there at every pointer
+move, with no server run while the pointer moves. A click still pins the point as above.
 """
 from __future__ import annotations
 

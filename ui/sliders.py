@@ -2,7 +2,7 @@
 functions and one fragment, so bench/slider_latency.py can time exactly that work.
 
 With the decoder in the browser (the default), the `in_page_decoder` component draws the
-sliders, decodes and paints on every animation frame, moves the point when the small map is
+sliders, decodes and paints on every slider move, moves the point when the small map is
 pressed or dragged, and tells the server the settled point (debounced): no server run while
 a slider moves. On the server path (the user's switch, or a browser that cannot run it) the
 slider panel is an `st.fragment`: a slider move reruns only the panel (decode one point, one
