@@ -32,6 +32,7 @@ PAGES = [
     st.Page("pages/explore.py", title="Explore", icon=":material/tune:"),
     st.Page("pages/reparameterization.py", title="Reparameterization", icon=":material/casino:"),
     st.Page("pages/encode.py", title="Encode", icon=":material/upload:"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
 ]
 
 page = st.navigation(PAGES)

@@ -25,6 +25,7 @@ from vae_core.encoding import (
 from vae_core.images import MAX_UPLOAD_BYTES, PreprocessSteps
 from vae_core.inference import decode_latents, to_uint8
 from vae_core.latent_ops import tile_images
+from vae_core.likelihoods import describe_likelihood
 
 if TYPE_CHECKING:
     from streamlit.runtime.uploaded_file_manager import UploadedFile
@@ -113,7 +114,8 @@ def _detail(ckpt: Checkpoint, batch: UploadBatch, neighbours: Neighbours | None,
     )
     a, b, c = st.columns(3)
     a.metric("KL(q ‖ p)", f"{encoding.kl[row]:.2f} nats")
-    b.metric("Reconstruction error", f"{encoding.recon_error[row]:.2f} nats", help="-log p(x | z = mu)")
+    b.metric("Reconstruction error", f"{encoding.recon_error[row]:.2f} nats",
+             help=f"−log p(x | z = μ), exact, under p(x|z) = {describe_likelihood(ckpt.config)}")
     if neighbours is not None:
         c.metric("Nearest data say", label_name(neighbours.majority[row], names),
                  f"{neighbours.agreement[row]:.0%} of {neighbours.index.shape[1]} agree", delta_color="off",
@@ -232,7 +234,8 @@ st.dataframe(
             "agreement", help=f"Share of the {K_NEIGHBOURS} nearest data codes with that label", format="percent",
             min_value=0.0, max_value=1.0),
         "KL (nats)": st.column_config.NumberColumn(format="%.2f"),
-        "recon error (nats)": st.column_config.NumberColumn(format="%.2f", help="-log p(x | z = mu)"),
+        "recon error (nats)": st.column_config.NumberColumn(
+            format="%.2f", help=f"−log p(x | z = μ) under p(x|z) = {describe_likelihood(ckpt.config)}"),
     },
 )
 if batch.encoding is None:

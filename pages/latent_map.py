@@ -26,9 +26,11 @@ import streamlit as st
 
 from ui.browser_decoder import BrowserDecoder, in_browser_switch, map_inverse, page_decoder
 from ui.components import chart_selector, click_report, hover_data, hover_index, in_page_decoder, map_events, marker_data
+from ui.exports import image_download, map_downloads
 from ui.figures import codes_map_figure, latent_bars
 from ui.images import crisp
 from ui.loaders import class_names, model_codes, model_dataset, model_projection
+from ui.map_tools import find_panel, holes_panel, neighbours_gallery
 from ui.state import hand_over, model_or_notice
 from vae_core import Checkpoint, DataError, ImageData
 from vae_core.encoding import label_name
@@ -107,12 +109,16 @@ def decode_panel(
     exact = "exact" if projection.is_exact else "approximate"
     cols = st.columns(2)
     cols[0].image(crisp(image, IMAGE_PX), caption=f"decoded at ({x:.2f}, {y:.2f}), {exact}", output_format="PNG")
+    with cols[0]:
+        image_download("Decoded image (PNG)", image, f"{ckpt.path.stem}-decoded-{x:.2f}_{y:.2f}.png",
+                       key="latent_map_decoded_png")
     if click.index is not None:
         i = click.index
         who = f"#{i}, {label_name(int(labels[i]), names)}"
         cols[1].image(crisp(point_image(ckpt, mu, data, i), IMAGE_PX), output_format="PNG",
                       caption=f"{who}: its image" if data is not None else
                       f"{who}: decoded from its code (the data set is not on this machine)")
+    neighbours_gallery(mu, labels, names, z, partial(point_image, ckpt, mu, data), click.index)
     st.caption("The latent point z decoded here, by dimension (hover a bar for its value):")
     st.markdown(latent_bars(z), unsafe_allow_html=True)  # st.html drops SVG
     if st.button("Send to Explore", key="latent_map_send", icon=":material/tune:"):
@@ -169,7 +175,7 @@ ckpt = model_or_notice()
 if ckpt is None:
     st.stop()
 try:
-    mu, _, labels = model_codes(ckpt)
+    mu, log_var, labels = model_codes(ckpt)
 except DataError as err:
     st.error(f"There is no map for this model: {err}.")
     st.stop()
@@ -194,6 +200,7 @@ left, right = st.columns([3, 2], gap="medium")
 with left:
     st.plotly_chart(codes_map_figure(projection, labels, names, MAP_HEIGHT, hover=True), key=CHART_KEY,
                     width="stretch", config=MAP_CONFIG)
+    map_downloads(ckpt.path.stem, projection, mu, log_var, labels, names, key="latent_map_export")
     in_browser_switch()
     decoder = page_decoder(ckpt, POINTER_KEY)
     if isinstance(decoder, BrowserDecoder):
@@ -207,3 +214,7 @@ with right:
     decode_panel(ckpt, projection, mu, labels, data, names)
 if not isinstance(decoder, BrowserDecoder):
     hover_panel(ckpt, mu, data)
+with st.expander("Find codes by label and index"):
+    find_panel(ckpt, mu, labels, names, partial(point_image, ckpt, mu, data))
+with st.expander("Holes: where the prior N(0, I) has mass but the codes do not"):
+    holes_panel(ckpt, projection, mu, log_var, labels, names)

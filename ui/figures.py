@@ -164,13 +164,18 @@ def posterior_bars(mu: np.ndarray, sigma: np.ndarray) -> go.Figure:
     return fig
 
 
-def loss_figure(title: str, train_x: list[float], train_y: list[float],
-                test_x: list[int], test_y: list[float]) -> go.Figure:
-    """A training curve: train per step, test per epoch (marked while few enough to stay legible)."""
+def loss_figure(title: str, train_x: list[float], train_y: list[float], val_x: list[int], val_y: list[float],
+                dashed: tuple[str, list[float], list[float]] | None = None) -> go.Figure:
+    """A training curve: train per step, validation per epoch (marked while few enough to stay
+    legible); `dashed` = (name, train values, validation values) adds a second quantity."""
     fig = go.Figure()
+    val_mode = "lines+markers" if len(val_x) <= MARKED_EPOCHS else "lines"
     fig.add_scatter(x=train_x, y=train_y, mode="lines", name="train")
-    test_mode = "lines+markers" if len(test_x) <= MARKED_EPOCHS else "lines"
-    fig.add_scatter(x=test_x, y=test_y, mode=test_mode, name="test")
+    fig.add_scatter(x=val_x, y=val_y, mode=val_mode, name="validation")
+    if dashed is not None:
+        name, train_extra, val_extra = dashed
+        fig.add_scatter(x=train_x, y=train_extra, mode="lines", name=f"train {name}", line={"dash": "dash"})
+        fig.add_scatter(x=val_x, y=val_extra, mode=val_mode, name=f"validation {name}", line={"dash": "dash"})
     fig.update_layout(
         title=title, height=260, margin={"l": 10, "r": 10, "t": 40, "b": 10},
         xaxis_title="epoch", yaxis_title="nats per image", legend={"orientation": "h", "y": -0.3},

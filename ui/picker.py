@@ -7,6 +7,7 @@ from typing import Any
 import streamlit as st
 
 from vae_core import Checkpoint, CheckpointError
+from vae_core.evaluation import card_lines
 
 from .loaders import DEFAULT_MODEL, available_models, load_model
 from .state import MODEL_KEY, SELECT_NEXT_KEY
@@ -44,15 +45,13 @@ def model_picker() -> Checkpoint | None:
 
 def _model_card(ckpt: Checkpoint) -> None:
     meta, cfg = ckpt.metadata, ckpt.config
-    final = meta.get("final") or {}
+    lines = [
+        f"**Data set**: {meta.get('dataset', '?')}",
+        f"**Architecture**: {cfg.arch}, hidden {cfg.hidden_dim}, image {cfg.image_shape[1]}×{cfg.image_shape[2]}",
+        f"**Latent dim**: {cfg.latent_dim} (z[0] … z[{cfg.latent_dim - 1}])",
+        f"**Epochs**: {meta.get('epochs_trained', '?')}",
+        *card_lines(meta, cfg),
+        f"**Trained on**: {meta.get('device', '?')}",
+    ]
     with st.sidebar.expander("Model card", expanded=False):
-        st.markdown(
-            f"- **Data set**: {meta.get('dataset', '?')}\n"
-            f"- **Architecture**: {cfg.arch}, hidden {cfg.hidden_dim}, image {cfg.image_shape[1]}×{cfg.image_shape[2]}\n"
-            f"- **Latent dim**: {cfg.latent_dim}\n"
-            f"- **Reconstruction**: {cfg.recon.upper()}\n"
-            f"- **Epochs**: {meta.get('epochs_trained', '?')} (best at {final.get('best_epoch', '?')})\n"
-            f"- **Test loss**: {final.get('test_loss', float('nan')):.2f} nats/image "
-            f"(recon {final.get('test_recon', float('nan')):.2f}, KL {final.get('test_kl', float('nan')):.2f})\n"
-            f"- **Trained on**: {meta.get('device', '?')}"
-        )
+        st.markdown("\n".join(f"- {line}" for line in lines))

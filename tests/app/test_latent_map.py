@@ -101,7 +101,7 @@ def test_a_click_decodes_that_spot_and_a_new_spot_gives_a_new_image() -> None:
 
 def test_a_click_on_a_point_also_shows_its_image() -> None:
     at = click(open_page(), (0.0, 0.0), index=5)
-    assert len(at.image) == 2 and at.image[1].captions[0].endswith("its image")
+    assert len(at.image) == 2 + 8 and at.image[1].captions[0].endswith("its image")  # and its 8 nearest codes
 
 
 def test_send_to_explore_hands_over_the_decoded_point() -> None:
@@ -142,7 +142,7 @@ def test_the_same_dim_twice_is_refused_with_a_message() -> None:
 def test_mnist_without_its_data_uses_the_stored_codes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(loaders, "model_dataset", lambda ckpt: None)
     at = click(open_page("mnist-conv-2d"), (0.0, 0.0), index=3)
-    assert len(at.image) == 2
+    assert len(at.image) == 2 + 8  # the decoded spot, the point, its 8 nearest codes
     assert "not on this machine" in at.caption[0].value
     assert "decoded from its code" in at.image[1].captions[0]
 
@@ -235,3 +235,31 @@ def test_the_latent_bars_show_each_value_and_fit_any_size() -> None:
     wide = latent_bars(np.zeros(64))
     assert wide.count("<rect") == 64 and wide.count('text-anchor="middle"') == 16  # every 4th dim labelled, no values
     assert ">-1.25<" in svg and ">z[2]<" in svg  # few dims: values and full names printed
+
+
+def test_a_click_on_a_point_lists_its_nearest_codes_with_distances() -> None:
+    from vae_core import load_checkpoint
+    from vae_core.encoding import nearest_neighbours
+
+    at = open_page("digits-mlp-2d", method="raw")
+    mu = load_checkpoint(REPO / "checkpoints" / "digits-mlp-2d.safetensors").codes.mu.numpy()
+    at.session_state["latent_map_click"] = Click((float(mu[5, 0]), float(mu[5, 1])), 5)
+    at.run()
+    assert not at.exception
+    index, distance = nearest_neighbours(mu[5], mu, 9)
+    expected = [f"#{i} " for i in index[0] if i != 5][:8]
+    captions = [c for image in at.get("image") for c in image.captions if " · d=" in c]
+    assert [c.split(" ")[0] + " " for c in captions[:8]] == expected
+    assert captions[0].endswith(f"d={distance[0][index[0] != 5][0]:.2f}")
+
+
+def test_find_by_label_shows_a_gallery_and_holes_report_their_share() -> None:
+    at = open_page("digits-mlp-2d", method="raw")
+    at.multiselect(key="find_labels").set_value([3]).run()
+    assert not at.exception
+    assert any("codes match" in c.value for c in at.caption)
+    at.text_input(key="find_indices").set_value("5-2").run()
+    assert any("runs backwards" in w.value for w in at.warning) and not at.exception
+    at.toggle(key="latent_map_holes_on").set_value(True).run()
+    assert not at.exception
+    assert any("fall in a hole" in md.value for md in at.markdown)
