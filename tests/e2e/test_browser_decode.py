@@ -116,7 +116,7 @@ def test_explore_sliders_decode_in_the_page_and_the_server_learns_the_settled_po
     assert wait_canvas_change(page, before) != before  # painted in the page
     assert page.evaluate("() => performance.getEntriesByType('resource').length") == sent
     value = float(slider.input_value())
-    page.wait_for_timeout(600)  # the point settles; the server hears it
+    page.wait_for_timeout(1500)  # the point settles (250 ms); the server hears it and reruns
     wait_idle(page)
     page.locator(f'{MAIN} [data-testid="stCheckbox"]', has_text="Decode in this browser").locator("label").click()
     server_slider = page.locator(f'{MAIN} [data-testid="stSlider"]', has_text="z[0]").first
