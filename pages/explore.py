@@ -15,7 +15,7 @@ from ui.browser_decoder import frames_decoder
 from ui.exports import image_download
 from ui.images import enlarge_to
 from ui.small_map import Codes, SmallMap, load_inputs
-from ui.sliders import TOP_DIMS, current_point, data_point_picker, sliders_tab
+from ui.sliders import TOP_DIMS, arrive, current_point, data_point_picker, sliders_tab
 from ui.state import model_or_notice
 from vae_core import Checkpoint
 from vae_core.inference import decode_latents, to_uint8
@@ -145,8 +145,8 @@ if codes is None:
     )
 # A segmented control, not st.tabs: only the chosen view runs either way, but a fragment
 # inside st.tabs made every slider move's rerun ~16 ms slower in the browser.
-if st.session_state.get(TAB_KEY) not in TABS:
-    st.session_state[TAB_KEY] = TABS[0]
+if arrive(ckpt) is not None or st.session_state.get(TAB_KEY) not in TABS:
+    st.session_state[TAB_KEY] = TABS[0]  # a point sent here opens on its sliders
 view = st.segmented_control("View", TABS, key=TAB_KEY, required=True, label_visibility="collapsed")
 if view == "Sliders":
     sliders_tab(ckpt, codes, small_map)

@@ -7,6 +7,8 @@ vae_core.posterior; this file only wires widgets and draws.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 import streamlit as st
 
@@ -14,7 +16,9 @@ from ui.browser_decoder import frames_decoder
 from ui.images import crisp
 from ui.loaders import bayes_numbers, class_names, mc_kl, model_codes, model_dataset
 from ui.reparam_figures import figure_1d, figure_2d, figure_bayes, figure_kl_bars, figure_mc, kl_latex, latex_number
-from ui.state import handed_point, model_or_notice
+from ui.gallery import data_gallery
+from ui.state import REPARAMETERIZATION, arrived, handed_point, model_or_notice
+from ui.url_state import INDEX, first_visit, parse_index, show_in_url
 from vae_core import Checkpoint, DataError
 from vae_core.encoding import label_name
 from vae_core.inference import decode_latents, encode_images
@@ -30,6 +34,8 @@ N_FRAMES = 30
 N_CLOUD = 300
 N_DECODED = 8
 FRAME_PX = 140  # the sample decoded per animation frame
+SOURCE_KEY, HANDED = "rp_input_source", "Handed-over point"
+INDEX_KEY = "rp_index"
 MU_RANGE, SIGMA_RANGE, EPS_RANGE = (-5.0, 5.0), (0.01, 3.0), (-3.5, 3.5)
 
 
@@ -38,14 +44,17 @@ def _pick_input(ckpt: Checkpoint) -> tuple[np.ndarray, np.ndarray, np.ndarray, s
     """(mu (D,), log_var (D,), image (H, W) for the Bayes panel, caption) of the chosen input."""
     model, d = ckpt.model, ckpt.config.latent_dim
     handed = handed_point()
+    if (sent := arrived(REPARAMETERIZATION)) is not None and sent.latent_dim == d:
+        st.session_state[SOURCE_KEY] = HANDED  # sent here: open on that point
     if handed is not None and handed.latent_dim == d:
-        source = st.radio("Input", ["Data point", "Handed-over point"], key="rp_input_source", horizontal=True)
+        source = st.radio("Input", ["Data point", HANDED], key=SOURCE_KEY, horizontal=True)
     else:
         source = "Data point"
         st.caption("Send a point from the Latent map, Explore or Encode page to study it here." if handed is None else
                    f"The latent point from another page has {handed.latent_dim} dimensions; this model has {d}.")
 
-    if source == "Handed-over point":
+    if source == HANDED:
+        show_in_url(**{INDEX: None})
         mu, log_var, image = handed.q(model)
         spread = "its encoder spread" if handed.log_var is not None else "the encoder's spread for its decoded image"
         shown = "the image it was encoded from" if handed.mu is not None and handed.image is not None else (
@@ -54,7 +63,7 @@ def _pick_input(ckpt: Checkpoint) -> tuple[np.ndarray, np.ndarray, np.ndarray, s
 
     data = model_dataset(ckpt)
     if data is not None:
-        index = st.number_input("Data point", 0, len(data) - 1, 0, key="rp_index")
+        index = _data_point(ckpt, len(data), lambda i: data.images[i, 0].numpy(), data.labels.numpy(), data.class_names)
         mu, log_var = encode_images(model, data.images[index : index + 1])
         label = label_name(int(data.labels[index]), data.class_names)
         return mu[0], log_var[0], data.images[index, 0].numpy(), f"{data.name} #{index} (label {label})"
@@ -64,12 +73,30 @@ def _pick_input(ckpt: Checkpoint) -> tuple[np.ndarray, np.ndarray, np.ndarray, s
         st.warning("This model's data set is not on this machine and it stores no latent codes: "
                    "hand over a point from the Encode or Latent map page instead.")
         return None
-    index = st.number_input("Data point", 0, len(codes_mu) - 1, 0, key="rp_index")
+    index = _data_point(ckpt, len(codes_mu), lambda i: decode_latents(model, codes_mu[i]), labels,
+                        class_names(ckpt, labels))
     mu, log_var = codes_mu[index].astype(np.float32), codes_log_var[index].astype(np.float32)
     x_hat = decode_latents(model, mu)[0]
     label = label_name(int(labels[index]), class_names(ckpt, labels))
     caption = f"Stored code #{index} (label {label}); the data set is not here, so the image is decode(μ)."
     return mu, log_var, x_hat, caption
+
+
+def _data_point(
+    ckpt: Checkpoint, n: int, images_of: Callable[[np.ndarray], np.ndarray], labels: np.ndarray, names: Sequence[str],
+) -> int:
+    """The data point studied: by number, or by looking through the gallery; kept in the URL (?i=)."""
+    linked = parse_index(first_visit("reparameterization").get(INDEX), n)
+    if linked is not None:
+        st.session_state[INDEX_KEY] = linked
+    if not 0 <= st.session_state.get(INDEX_KEY, 0) < n:  # another model's index
+        st.session_state[INDEX_KEY] = 0
+    index = int(st.number_input("Data point", 0, n - 1, key=INDEX_KEY))
+    with st.expander("Choose a data point by looking"):
+        data_gallery("rp_gallery", images_of, labels, names, index,
+                     on_pick=lambda i: st.session_state.update({INDEX_KEY: i}))
+    show_in_url(**{INDEX: str(index)})
+    return index
 
 
 def _show_encoder(mu: np.ndarray, log_var: np.ndarray, image: np.ndarray, caption: str) -> None:

@@ -25,6 +25,7 @@ from vae_core.naming import sanitize_checkpoint_name
 
 JOB_KEY = "train_job_id"  # str: this session's job in the registry
 SAVED_KEY = "train_saved"  # str: the path just saved, confirmed once after the rerun
+SAVED_BY_KEY = "train_saved_by_job"  # dict: job id -> the weights path that job was saved to
 NAME_KEY = "train_save_name"
 REFRESH_S = 1.0
 N_RECONSTRUCTIONS = 8
@@ -244,6 +245,9 @@ def _save_panel(job: TrainingJob) -> None:
         return
     if stem != name.strip():
         st.caption(f"Will be saved as **{stem}**.")
+    if st.session_state.get(SAVED_BY_KEY, {}).get(job.id) == str(checkpoint_paths(folder / stem)[0]):
+        st.caption(f"This run is saved as **{stem}**. Give another name to save a copy.")
+        return  # the file it just wrote is no clash to warn about
     exists = any(path.exists() for path in checkpoint_paths(folder / stem))
     overwrite = False
     if exists:
@@ -260,6 +264,7 @@ def _save_panel(job: TrainingJob) -> None:
         st.error(f"The checkpoint could not be written to {folder}: {err.strerror}.")
         return
     st.session_state[SAVED_KEY] = str(path)
+    st.session_state.setdefault(SAVED_BY_KEY, {})[job.id] = str(path)
     select_model_next_run(path)
     st.rerun()  # the sidebar picker is drawn before this page: rerun so it lists the new model
 

@@ -16,6 +16,7 @@ from vae_core.inference import encode_images
 from vae_core.jobs import JobRegistry
 from vae_core.map_cache import MapCache
 from vae_core.posterior import Evidence, GridPosterior, evidence, grid_posterior
+from vae_core.novelty import NoveltyThreshold, novelty_threshold
 from vae_core.projection import Method, Projection, ProjectionJob
 from vae_core.reparam import RunningKL, mc_kl_running
 
@@ -109,6 +110,18 @@ def _codes(path: str, mtime_ns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
 def model_codes(ckpt: Checkpoint) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(mu, log_var, labels) of the model's data set: stored codes, else encoded once."""
     return _codes(*model_id(ckpt))
+
+
+@st.cache_data(show_spinner="Measuring how well the model rebuilds its data…", max_entries=8)
+def _novelty(path: str, mtime_ns: int) -> NoveltyThreshold | None:
+    ckpt = load_model(path)
+    data = model_dataset(ckpt)
+    return None if data is None else novelty_threshold(ckpt.model, data.images)
+
+
+def model_novelty(ckpt: Checkpoint) -> NoveltyThreshold | None:
+    """The data's 99th percentile of reconstruction error, once per model; None without its data."""
+    return _novelty(*model_id(ckpt))
 
 
 def class_names(ckpt: Checkpoint, labels: np.ndarray) -> tuple[str, ...]:

@@ -21,10 +21,14 @@ from vae_core.inference import decode_latents
 from vae_core.latent_ops import sample_prior
 
 from .browser_decoder import BrowserDecoder, in_browser_switch, map_inverse, page_decoder
-from .components import chart_selector, in_page_decoder, map_events, marker_data, settled_z
+from .components import chart_selector, click_report, in_page_decoder, map_events, marker_data, settled_z
+from .gallery import data_gallery
 from .images import crisp
+from .loaders import model_dataset
 from .small_map import SLIDER_LIMIT, Codes, SmallMap
-from .state import handed_point
+from .style import stacking
+from .state import EXPLORE, LatentPoint, arrived, handed_point
+from .url_state import POINT, first_visit, format_vector, parse_vector, show_in_url
 
 SLIDER_STEP = 0.05
 TOP_DIMS = 8  # sliders / traversal rows shown for large latent dims unless "show all"
@@ -32,8 +36,8 @@ IMAGE_PX = 224  # the decoded image is enlarged (nearest neighbour) to about thi
 Z_KEY = "explore_z"  # the whole current point (list of floats); sliders show some dims
 Z_MODEL_KEY = "explore_z_model"  # the checkpoint explore_z belongs to
 MAP_KEY = "explore_map"
-MARKER_KEY = "explore_marker"  # the map_events component that draws the current point on the map
 DECODER_KEY = "explore_decoder"  # the in_page_decoder component (role "sliders")
+MARKER_KEY = "explore_marker"  # the map_events component that draws the current point on the map
 
 
 def decoded_png_array(model: VAE, z: np.ndarray) -> np.ndarray:
@@ -63,6 +67,28 @@ def current_point(ckpt: Checkpoint) -> np.ndarray:
         st.session_state[Z_MODEL_KEY] = str(ckpt.path)
         set_point(np.zeros(d))
     return np.array(st.session_state[Z_KEY])
+
+
+def arrive(ckpt: Checkpoint) -> LatentPoint | None:
+    """Move the sliders to a point just sent here ("Send to Explore"), or, on the first visit
+    of a session, to the point the link names (?z=...). Returns the point sent, if any."""
+    d = ckpt.config.latent_dim
+    current_point(ckpt)  # the point belongs to this model from here on
+    linked = parse_vector(first_visit("explore").get(POINT), d, SLIDER_LIMIT)
+    sent = arrived(EXPLORE)
+    if sent is not None and sent.latent_dim == d:
+        set_point(sent.z)
+        return sent
+    if linked is not None:
+        set_point(linked)
+    return None
+
+
+def _map_clicked(small_map: SmallMap) -> None:
+    """A click on the small map: its spot, taken back to latent space, is the new point."""
+    report = click_report(st.session_state[MARKER_KEY])
+    if report is not None:
+        set_point(small_map.projection.to_latent(np.array(report[:2])))
 
 
 def _sample(d: int) -> None:
@@ -109,6 +135,13 @@ def slider_controls(ckpt: Checkpoint, codes: Codes | None) -> np.ndarray:
     """The start buttons and, for large latents, the "show all" toggle; returns the dims
     that get a slider. Outside the fragment: a click here may rerun the whole page."""
     _start_buttons(ckpt, codes)
+    if codes is not None:
+        with st.expander("Start from an image chosen by looking"):
+            data = model_dataset(ckpt)
+            images_of = (lambda i: data.images[i, 0].numpy()) if data is not None and len(data) == len(codes.mu) else (
+                lambda i: decode_latents(ckpt.model, codes.mu[i]))
+            data_gallery("start_gallery", images_of, codes.labels, codes.class_names, None,
+                         on_pick=lambda i: set_point(codes.mu[i]))
     d = ckpt.config.latent_dim
     if d <= TOP_DIMS:
         return np.arange(d)
@@ -126,13 +159,14 @@ def sliders_tab(ckpt: Checkpoint, codes: Codes | None, small_map: SmallMap | Non
     dims = slider_controls(ckpt, codes)
     in_browser_switch()
     decoder = page_decoder(ckpt, DECODER_KEY)
-    panel, right = st.columns([3.3, 1.7])
+    panel, right = stacking("explore-sliders").columns([3.3, 1.7])
     if small_map is not None:
         with right:
             st.plotly_chart(small_map.marker_figure(), key=MAP_KEY, config={"displayModeBar": False})
             pca = small_map.projection.method == "pca"
-            st.caption("The current point among the data's codes" + (" (PCA plane)." if pca else ".")
-                       + (" Press or drag on it to move the point." if isinstance(decoder, BrowserDecoder) else ""))
+            st.caption("The current point among the data's codes" + (" (PCA plane)" if pca else "")
+                       + (". Press or drag on the map to move the point." if isinstance(decoder, BrowserDecoder)
+                          else ". Click the map to move the sliders there."))
     with panel:
         if isinstance(decoder, BrowserDecoder):
             in_page_slider_panel(ckpt, dims, small_map, decoder)
@@ -157,6 +191,7 @@ def in_page_slider_panel(ckpt: Checkpoint, dims: np.ndarray, small_map: SmallMap
     if st.session_state.get(DECODER_KEY) is not None and page_decoder(ckpt, DECODER_KEY) != decoder:
         st.rerun()  # the browser cannot: draw the server's panel instead
     z = current_point(ckpt)
+    show_in_url(**{POINT: format_vector(z)})
     data = {
         "role": "sliders", "decoder": decoder.data(), "size": IMAGE_PX, "z": [float(v) for v in z],
         "dims": [[int(dim), f"z[{dim}]"] for dim in dims], "limit": SLIDER_LIMIT, "step": SLIDER_STEP,
@@ -182,13 +217,15 @@ def slider_panel(ckpt: Checkpoint, dims: np.ndarray, small_map: SmallMap | None)
             st.session_state[key] = float(z[dim])
         z[dim] = st.session_state[key]
     st.session_state[Z_KEY] = [float(v) for v in z]
+    show_in_url(**{POINT: format_vector(z)})
     left, middle = st.columns([2, 1.3])
     middle.image(decoded_png_array(ckpt.model, z), caption="decode(z)", width=IMAGE_PX, output_format="PNG")
     if small_map is not None:
         x, y = (float(v) for v in small_map.xy(z)[0])
         x0, x1, y0, y1 = small_map.bounds()
         with middle:
-            map_events(key=MARKER_KEY, data=marker_data(MAP_KEY, (x, y)), height=0)
+            map_events(key=MARKER_KEY, data=marker_data(MAP_KEY, (x, y), role="click"), height=0,
+                       on_click_change=lambda: _map_clicked(small_map))
             if not (x0 <= x <= x1 and y0 <= y <= y1):
                 st.caption("The current point lies off the small map, beyond the data's codes.")
     with left:
