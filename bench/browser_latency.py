@@ -10,7 +10,7 @@ with the shipped mnist-conv-16d model (picked in the sidebar) and its 10,000-cod
      image visible, p50 and p95 over --moves random moves                     bar p95 <= 100 ms
   4. server memory (RSS of the streamlit process) after visiting every page   bar <= 1 GB
 In the page (the decoder runs in the browser, ui/js/in_page_decoder.js), beside the server
-path's figures above (measured in the same run, the pages opened with ?decode=server):
+path's figures above (measured in the same run, the "Decode in this browser" switch off):
   5. Latent map, "decode under the pointer" (PCA): pointer move -> the new image painted,
      p95 over --pointer-moves moves                                             bar p95 <= 20 ms
   6. Explore: slider change (a click on a slider's track) -> the new image painted
