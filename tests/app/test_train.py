@@ -5,6 +5,7 @@ page until the run's outcome shows (what a user's browser does once a second).
 """
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -116,9 +117,18 @@ def test_a_short_run_saves_a_checkpoint_that_the_picker_lists() -> None:
     assert not app.exception
     assert app.sidebar.selectbox(key="model_path").value == str(saved)
 
-    # The name it was just saved under is no clash: the page says where it is (another name saves a copy).
+    # The model just saved is no clash to warn about; another file under the typed name is.
     at.run()
-    assert any("This run is saved as" in c.value for c in at.caption) and not at.warning
+    assert not any("already exists" in w.value for w in at.warning)
+    assert any("This run is saved as" in c.value for c in at.caption) and not has(at.button, "train_save")
+    shutil.copy(loaders.user_dir() / f"{name}.safetensors", loaders.user_dir() / f"{name}-other.safetensors")
+    at.text_input(key="train_save_name").set_value(f"{name}-other").run()
+    assert any("already exists" in w.value for w in at.warning)
+    assert at.button(key="train_save").disabled
+    at.checkbox(key="train_overwrite").check().run()
+    assert not at.button(key="train_save").disabled
+    at.button(key="train_save").click().run()
+    assert not at.exception and any("Saved as" in s.value for s in at.success)
 
 
 def test_stop_keeps_the_model_and_leaving_the_page_does_not_stop_the_run() -> None:
