@@ -65,6 +65,7 @@ class Tally:
     refused: dict[str, int] = field(default_factory=dict)  # expected answers, by kind
     steps: dict[str, int] = field(default_factory=dict)
     saves: list[tuple[float, str, bool]] = field(default_factory=list)  # (when, name, overwrite ticked)
+    open_s: list[float] = field(default_factory=list)  # each visitor's wait for the app to open
 
     def count(self, table: dict[str, int], key: str) -> None:
         table[key] = table.get(key, 0) + 1
@@ -145,15 +146,20 @@ async def upload(page: Page, tally: Tally, rng: random.Random) -> None:
         tally.count(tally.refused, "upload budget")
 
 
-async def visitor(browser, url: str, who: str, deadline: float, rounds: int, tally: Tally, seed: int) -> None:
+async def visitor(browser, url: str, who: str, seconds: float, rounds: int, tally: Tally, seed: int) -> None:
+    """One visitor: opens the app, then loops for `seconds` (counted from when the app opened
+    for it) or `rounds` loops, whichever ends first."""
     rng = random.Random(seed)
     context = await browser.new_context(viewport=VIEWPORT)
     page = await context.new_page()
     page.set_default_timeout(STEP_TIMEOUT_MS)
     try:
+        t0 = time.monotonic()
         await page.goto(url)
         await page.locator(PICKER).wait_for(timeout=STEP_TIMEOUT_MS)
         await wait_idle(page)
+        tally.open_s.append(time.monotonic() - t0)
+        deadline = time.monotonic() + seconds
         steps = {"train+save": lambda: train_and_save(page, tally, rng, who),
                  "t-SNE map": lambda: map_tsne(page, tally, rng), "upload": lambda: upload(page, tally, rng)}
         for _ in range(rounds):
@@ -170,11 +176,11 @@ async def visitor(browser, url: str, who: str, deadline: float, rounds: int, tal
         await context.close()  # the tab closes: the session ends
 
 
-async def visitors(n: int, url: str, deadline: float, rounds: int, tally: Tally) -> None:
+async def visitors(n: int, url: str, seconds: float, rounds: int, tally: Tally) -> None:
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
         try:
-            await asyncio.gather(*(visitor(browser, url, f"s{i}", deadline, rounds, tally, i) for i in range(n)))
+            await asyncio.gather(*(visitor(browser, url, f"s{i}", seconds, rounds, tally, i) for i in range(n)))
         finally:
             await browser.close()
 
@@ -287,7 +293,7 @@ def main() -> None:
             bystander.ready.wait()
             tally = Tally()
             t0 = time.monotonic()
-            asyncio.run(visitors(args.sessions, url, t0 + 60 * args.minutes, args.rounds, tally))
+            asyncio.run(visitors(args.sessions, url, 60 * args.minutes, args.rounds, tally))
             soak_s = time.monotonic() - t0
             bystander.stop.set()
             bystander.join(timeout=STEP_TIMEOUT_MS / 1000)
@@ -302,7 +308,10 @@ def main() -> None:
     load = os.getloadavg()
     print(f"soak: {args.sessions} sessions for {soak_s / 60:.1f} min (asked {args.minutes:g}), "
           f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
-    print(f"  steps done: {dict(sorted(tally.steps.items()))}; stuck past {STEP_TIMEOUT_MS // 1000} s: {tally.stuck}")
+    opened = f"{len(tally.open_s)} opened the app in {min(tally.open_s):.0f}-{max(tally.open_s):.0f} s" \
+        if tally.open_s else "none opened the app"
+    print(f"  visitors: {opened}; steps done: {dict(sorted(tally.steps.items()))}; "
+          f"stuck past {STEP_TIMEOUT_MS // 1000} s: {tally.stuck}")
     print(f"  refusals meant for the visitor: {dict(sorted(tally.refused.items())) or 'none'}")
     print(f"  errors shown: {tally.errors_shown}  |  bar 0: {'ok' if tally.errors_shown == 0 else 'OVER THE BAR'}")
     print(f"  checkpoints: {saved} saves confirmed, {lost} lost, {unloadable} unloadable  |  bar 0: "
