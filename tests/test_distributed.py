@@ -38,7 +38,7 @@ def test_two_gloo_ranks_train_and_save_the_single_process_format(tmp_path: Path)
     reference = load_checkpoint(single)
     assert ckpt.model.state_dict().keys() == reference.model.state_dict().keys()  # no DDP "module." prefix
     assert ckpt.codes is not None and ckpt.codes.mu.shape == reference.codes.mu.shape
-    assert not resume_path(out).exists()
+    assert resume_path(out).exists()  # kept, so `--resume --epochs N` can train the finished run on
 
 
 def test_a_run_killed_mid_epoch_resumes_to_the_same_model(tmp_path: Path) -> None:
