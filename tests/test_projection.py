@@ -7,7 +7,7 @@ import torch
 
 from vae_core import ModelConfig, build_model
 from vae_core.projection import (
-    Click, LinearProjection, ProjectionJob, TSNEProjection, click_at, decode_at,
+    Click, LinearProjection, TSNEProjection, click_at, decode_at,
     fit_projection, map_bounds,
 )
 
@@ -111,14 +111,6 @@ def test_tsne_reports_progress_up_to_one() -> None:
     seen: list[float] = []
     fit_projection(blobs(n_per=30), "tsne", perplexity=10, progress=seen.append)
     assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 10
-
-
-def test_job_runs_the_fit_in_the_background() -> None:
-    job = ProjectionJob(blobs(), "pca")
-    assert job.wait(30) and job.done and job.error is None and job.fraction == 1.0
-    assert isinstance(job.projection, LinearProjection)
-    failed = ProjectionJob(blobs(d=3), "raw", dims=(0, 0))
-    assert failed.wait(30) and failed.projection is None and "two different" in (failed.error or "")
 
 
 def test_a_click_near_a_code_hits_it_and_means_its_position() -> None:

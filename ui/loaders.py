@@ -15,8 +15,9 @@ from vae_core import Checkpoint, DataError, ImageData, list_checkpoints, load_ch
 from vae_core.inference import encode_images
 from vae_core.jobs import JobRegistry
 from vae_core.map_cache import MapCache
+from vae_core.map_job import ProjectionJob
 from vae_core.posterior import Evidence, Extent, GridPosterior, evidence, grid_posterior, posterior_moments, window_around
-from vae_core.projection import Method, Projection, ProjectionJob
+from vae_core.projection import Method, Projection
 from vae_core.reparam import RunningKL, mc_kl_running
 
 REPO = Path(__file__).resolve().parents[1]

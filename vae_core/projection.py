@@ -11,18 +11,15 @@ Three maps of codes (N, D):
   any map size: bench/large_map.py). t-SNE has no inverse: a map point goes back to an inverse-distance
   weighted blend of the codes of its k nearest map neighbours, so it is approximate.
 
-`ProjectionJob` fits on a thread; given a `map_cache.MapCache` it reads a map fitted
-before (by this or an earlier server) from disk instead, and saves a new one there.
+The maths only: fitting on a background thread with a disk cache is `map_job.ProjectionJob`.
 """
 from __future__ import annotations
 
-import logging
-import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -31,19 +28,15 @@ from .inference import decode_latents
 from .models import VAE
 from .placement import MapPlacer
 
-if TYPE_CHECKING:
-    from .map_cache import MapCache
-
-logger = logging.getLogger(__name__)
 
 Method = Literal["pca", "tsne", "raw"]
 METHODS: tuple[Method, ...] = ("pca", "tsne", "raw")
 Progress = Callable[[float], None]
 
 TSNE_EARLY_ITER = 250  # early exaggeration (openTSNE's default), then the main phase:
-TSNE_ITER = 250  # half openTSNE's 500; on 10k codes 40% less time at the same trustworthiness
-# codes have few dims: exact neighbours beat Annoy's index, single-threaded as the app runs
-# it: 0.7 s vs 4.7 s at 10k, 4.3 s vs 29 s at 50k, 15.6 s at 100k (bench/large_map.py's codes)
+TSNE_ITER = 250  # half openTSNE's 500: less time at the same trustworthiness (bench/map_speed.py)
+# codes have few dims: exact neighbours beat Annoy's index, single-threaded as the app runs it
+# (bench/large_map.py; docs/design-decisions.md)
 TSNE_EXACT_KNN_MAX = 200_000
 _PROGRESS_EVERY = 10  # iterations between progress reports
 
@@ -226,53 +219,6 @@ def map_bounds(embedding: np.ndarray, pad: float = 0.05) -> tuple[float, float, 
     margin = pad * np.maximum(hi - lo, 1e-9)
     (x0, y0), (x1, y1) = lo - margin, hi + margin
     return float(x0), float(x1), float(y0), float(y1)
-
-
-class ProjectionJob:
-    """`fit_projection` on a daemon thread, so a page can draw t-SNE's progress while it
-    runs (and other sessions go on). Read `fraction`, `done`, then `projection` or `error`.
-
-    With a `cache` (the checkpoint's `MapCache`), a map fitted before, even by an earlier
-    server, is read from disk instead, and a new fit is saved there."""
-
-    def __init__(
-        self, codes: np.ndarray, method: Method, dims: tuple[int, int] = (0, 1), perplexity: float = 30.0, seed: int = 0,
-        cache: MapCache | None = None,
-    ) -> None:
-        self.fraction = 0.0
-        self.projection: Projection | None = None
-        self.error: str | None = None  # why it failed, in the user's terms
-        args = (codes, method, dims, perplexity, seed, cache)
-        self._thread = threading.Thread(target=self._run, args=args, name=f"projection-{method}", daemon=True)
-        self._thread.start()
-
-    def _run(
-        self, codes: np.ndarray, method: Method, dims: tuple[int, int], perplexity: float, seed: int,
-        cache: MapCache | None,
-    ) -> None:
-        try:
-            if cache is None:
-                self.projection = fit_projection(codes, method, dims, perplexity, seed, progress=self._report)
-            else:
-                self.projection = cache.fit(codes, method, dims, perplexity, seed, progress=self._report)
-        except ValueError as err:  # bad settings: the message is for the user
-            self.error = str(err)
-        except Exception:  # a bug: the details go to the server log, not to the page
-            logger.exception("%s map failed", method)
-            self.error = "an internal error stopped it (the details are in the server log)"
-        self.fraction = 1.0
-
-    def _report(self, fraction: float) -> None:
-        self.fraction = fraction
-
-    @property
-    def done(self) -> bool:
-        return not self._thread.is_alive()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block up to `timeout` seconds; True once the job has ended."""
-        self._thread.join(timeout)
-        return self.done
 
 
 @dataclass(frozen=True)
