@@ -37,7 +37,7 @@ def codes_traces(
     """The data's codes on a map, one trace per label (WebGL from WEBGL_MIN_POINTS points on).
 
     With `hover`, points carry only their index (customdata) and name it on hover; images
-    come from the map's component, so the payload stays small (2 MB at 100k points).
+    come from the map's component, so the payload stays small (bench/large_map.py prints it).
     """
     xy = np.asarray(xy, dtype=np.float32)
     scatter = go.Scattergl if len(xy) >= WEBGL_MIN_POINTS else go.Scatter
@@ -99,7 +99,7 @@ def latent_bars(z: np.ndarray) -> str:
     (up to 16 dimensions) and in its tooltip.
 
     Plain SVG, not a plotly figure: it is redrawn on every click, and a new plotly figure
-    kept the browser busy for ~50 ms before the decoded image could paint."""
+    kept the browser busy before the decoded image could paint (docs/design-decisions.md)."""
     z = np.asarray(z, dtype=float).ravel()
     width, height, left, bottom, top = 400, 170, 30, 20, 14
     limit = max(3.0, float(np.ceil(np.abs(z).max()))) if len(z) else 3.0

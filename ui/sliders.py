@@ -4,7 +4,8 @@ functions and one fragment, so bench/slider_latency.py can time exactly that wor
 The slider panel is an `st.fragment`: dragging a slider reruns only the panel (decode one
 point, one small PNG, and the map's marker position). The small map beside it is drawn once,
 outside the fragment; the `map_events` component draws the marker over it in the browser,
-because a changed figure is rebuilt there from scratch (100+ ms per move).
+because a changed figure is rebuilt there from scratch, which is slower than the whole
+rest of a move (docs/design-decisions.md).
 """
 from __future__ import annotations
 
