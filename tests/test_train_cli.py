@@ -1,12 +1,9 @@
 """`python -m vae_core.train`: a user's error is one line and a non-zero status, never a
-traceback (and under torchrun one rank says it); broken images in a folder are skipped and
+traceback (under torchrun: tests/test_distributed.py); broken images in a folder are skipped and
 counted; a finished run trains on with `--resume --epochs N`."""
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -56,18 +53,6 @@ def test_missing_data_or_nothing_to_resume_is_one_line_and_status_1(
     assert not (tmp_path / "m.safetensors").exists()
 
 
-def test_under_torchrun_only_rank_0_says_it(tmp_path: Path) -> None:
-    """The environment torchrun gives each rank; the error comes before the process group."""
-    def run(rank: str) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "RANK": rank, "WORLD_SIZE": "2", "LOCAL_RANK": rank}
-        return subprocess.run([sys.executable, "-m", "vae_core.train", "--arch", "nope", "--out", str(tmp_path / "m")],
-                              cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
-    rank0, rank1 = run("0"), run("1")
-    assert rank0.returncode == rank1.returncode == 2
-    assert rank0.stderr.startswith("error: ") and rank0.stderr.count("\n") == 1
-    assert rank1.stderr == "" and rank1.stdout == ""
-
-
 def test_a_folder_with_broken_and_oversized_images_trains_on_the_rest(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -96,6 +81,7 @@ def test_a_folder_with_broken_and_oversized_images_trains_on_the_rest(
     assert ckpt.codes is not None and ckpt.codes.mu.shape[0] == 40
 
 
+@pytest.mark.slow
 def test_a_finished_run_trains_on_for_more_epochs_as_if_never_stopped(
     tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
