@@ -14,7 +14,8 @@ import streamlit as st  # noqa: E402
 import torch  # noqa: E402
 
 from ui.picker import model_picker  # noqa: E402
-from ui.state import CHECKPOINT_KEY  # noqa: E402
+from ui.state import CHECKPOINT_KEY, PAGE_PARAM  # noqa: E402
+from ui.style import apply_style  # noqa: E402
 
 # Our models are tiny: one intra-op thread per script run avoids waking a sleeping worker for
 # every small op, which on a 2-core machine with training in the background made decodes erratic
@@ -32,8 +33,17 @@ PAGES = [
     st.Page("pages/explore.py", title="Explore", icon=":material/tune:"),
     st.Page("pages/reparameterization.py", title="Reparameterization", icon=":material/casino:"),
     st.Page("pages/encode.py", title="Encode", icon=":material/upload:"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
 ]
 
 page = st.navigation(PAGES)
+linked = st.query_params.get(PAGE_PARAM)  # a deep link that a fresh server ran without this frame
+if linked is not None:
+    params = {k: v for k, v in st.query_params.to_dict().items() if k != PAGE_PARAM}
+    target = next((p for p in PAGES if p.url_path == linked), None)
+    if target is not None and target.url_path != page.url_path:
+        st.switch_page(target, query_params=params)
+    st.query_params.from_dict(params)
+apply_style()
 st.session_state[CHECKPOINT_KEY] = model_picker()
 page.run()

@@ -45,7 +45,7 @@ if str(REPO) not in sys.path:  # run as a script from anywhere
 
 from vae_core.config import ModelConfig, TrainConfig  # noqa: E402
 from vae_core.data import DIGIT_NAMES, ImageData, read_idx  # noqa: E402
-from vae_core.training import EpochMetrics, Trainer  # noqa: E402
+from vae_core.training import EpochMetrics, Trainer, evaluate  # noqa: E402
 
 MNIST_DIR = REPO.parent / "shared" / "data" / "mnist"
 N_TRAIN, N_TEST = 8000, 2000
@@ -159,14 +159,18 @@ def our_pipeline(
     train: ImageData, test: ImageData, seed: int, epochs: int, batch_size: int = BATCH, lr: float = LR,
     model: ModelConfig = MODEL,
 ) -> Pipeline:
-    """Our Trainer as the app drives it: every step's metrics, then each epoch's."""
+    """Our Trainer as the app drives it: every step's metrics, then each epoch's loss on the
+    test split (the trainer itself only reads its validation split while training)."""
     trainer = Trainer(
         model, TrainConfig(dataset=train.name, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device="cpu"),
         data=train, test_data=test,
     )
     yield None
     for m in trainer.run():
-        yield m.test_loss if isinstance(m, EpochMetrics) else None
+        if not isinstance(m, EpochMetrics):
+            yield None
+            continue
+        yield evaluate(trainer.model, trainer.test_images, generator=torch.Generator().manual_seed(seed + m.epoch))["loss"]
 
 
 # --- the harness ---

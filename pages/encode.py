@@ -15,8 +15,8 @@ import torch
 
 from ui.figures import codes_map_figure, placement_traces, posterior_bars
 from ui.images import crisp, enlarge_to
-from ui.loaders import class_names, model_codes, model_dataset, model_id, model_projection
-from ui.state import hand_over, model_or_notice, session_memo
+from ui.loaders import class_names, model_codes, model_dataset, model_id, model_novelty, model_projection
+from ui.state import EXPLORE, REPARAMETERIZATION, model_or_notice, send_to, session_memo
 from vae_core import Checkpoint, DataError
 from vae_core.encoding import (
     MapPlacement, Neighbours, UploadBatch, encode_uploads, find_neighbours, for_display, label_name, place_on_map,
@@ -25,8 +25,10 @@ from vae_core.encoding import (
 from vae_core.images import MAX_UPLOAD_BYTES, PreprocessSteps
 from vae_core.inference import decode_latents, to_uint8
 from vae_core.latent_ops import tile_images
+from vae_core.likelihoods import describe_likelihood
 
 if TYPE_CHECKING:
+    from streamlit.delta_generator import DeltaGenerator
     from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
@@ -74,15 +76,30 @@ def _show_steps(steps: PreprocessSteps, size: int) -> None:
 
 
 def _send_buttons(mu: np.ndarray, log_var: np.ndarray, image: np.ndarray, name: str) -> None:
-    """One click hands the code, with its q(z|x) and image, to another page and opens it."""
+    """One click hands the code, with its q(z|x) and image, to another page and opens it there."""
     explore, reparam = st.columns(2)
     for col, label, page, key in (
-        (explore, "Send to Explore", "pages/explore.py", "send_explore"),
-        (reparam, "Send to Reparameterization", "pages/reparameterization.py", "send_reparam"),
+        (explore, "Send to Explore", EXPLORE, "send_explore"),
+        (reparam, "Send to Reparameterization", REPARAMETERIZATION, "send_reparam"),
     ):
         if col.button(label, key=key, icon=":material/send:", width="stretch"):
-            hand_over(mu, f"upload {name}", image=image, mu=mu, log_var=log_var)
-            st.switch_page(page)
+            send_to(page, mu, f"upload {name}", image=image, mu=mu, log_var=log_var)
+
+
+def _novelty_note(column: DeltaGenerator, ckpt: Checkpoint, recon_error: float) -> None:
+    """Beside the label guess: does the upload look like the training data at all?"""
+    threshold = model_novelty(ckpt)
+    if threshold is None:
+        column.caption("Whether this looks like the training data cannot be checked: the data set is not here.")
+    elif threshold.unlike_data(recon_error):
+        column.warning(
+            f"**Unlike the training data**: its reconstruction error is above that of {threshold.quantile:.0%} "
+            f"of the {threshold.n:,} data images ({threshold.value:.1f} nats), so the label guess means little.",
+            icon=":material/warning:",
+        )
+    else:
+        column.caption(f"Like the training data: reconstructed as well as {threshold.quantile:.0%} of its images "
+                       f"(error under {threshold.value:.1f} nats).")
 
 
 def _next_seed() -> None:
@@ -113,11 +130,13 @@ def _detail(ckpt: Checkpoint, batch: UploadBatch, neighbours: Neighbours | None,
     )
     a, b, c = st.columns(3)
     a.metric("KL(q ‖ p)", f"{encoding.kl[row]:.2f} nats")
-    b.metric("Reconstruction error", f"{encoding.recon_error[row]:.2f} nats", help="-log p(x | z = mu)")
+    b.metric("Reconstruction error", f"{encoding.recon_error[row]:.2f} nats",
+             help=f"−log p(x | z = μ), exact, under p(x|z) = {describe_likelihood(ckpt.config)}")
     if neighbours is not None:
         c.metric("Nearest data say", label_name(neighbours.majority[row], names),
                  f"{neighbours.agreement[row]:.0%} of {neighbours.index.shape[1]} agree", delta_color="off",
                  delta_arrow="off")
+    _novelty_note(c, ckpt, float(encoding.recon_error[row]))
     _send_buttons(mu, log_var, item.steps.final, item.name)
 
     st.subheader("Reconstruction and samples from q(z|x)")
@@ -183,7 +202,8 @@ def _show_on_map(
     placed = session_memo("placement", (*model_id(ckpt), method, mu.tobytes(), samples.tobytes()), place)
     _, _, labels = model_codes(ckpt)
     fig = codes_map_figure(projection, labels, names, MAP_HEIGHT, hover=False)
-    st.plotly_chart(fig.add_traces(placement_traces(placed, name)), key="encode_map_chart",
+    ink = "white" if st.context.theme.type == "dark" else "black"  # q(z|x) drawn in the page's text colour
+    st.plotly_chart(fig.add_traces(placement_traces(placed, name, ink)), key="encode_map_chart",
                     config={"displaylogo": False})
     st.caption(f"{MAP_NOTES[projection.method]} {len(samples)} samples z = mu + σ·ε (the first {N_SAMPLES} "
                "are the ones decoded above).")
@@ -232,7 +252,8 @@ st.dataframe(
             "agreement", help=f"Share of the {K_NEIGHBOURS} nearest data codes with that label", format="percent",
             min_value=0.0, max_value=1.0),
         "KL (nats)": st.column_config.NumberColumn(format="%.2f"),
-        "recon error (nats)": st.column_config.NumberColumn(format="%.2f", help="-log p(x | z = mu)"),
+        "recon error (nats)": st.column_config.NumberColumn(
+            format="%.2f", help=f"−log p(x | z = μ) under p(x|z) = {describe_likelihood(ckpt.config)}"),
     },
 )
 if batch.encoding is None:

@@ -10,13 +10,16 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from ui.exports import image_download
 from ui.images import enlarge_to
 from ui.small_map import Codes, SmallMap, load_inputs
-from ui.sliders import TOP_DIMS, current_point, data_point_picker, sliders_tab
+from ui.sliders import TOP_DIMS, arrive, current_point, data_point_picker, sliders_tab
 from ui.state import model_or_notice
 from vae_core import Checkpoint
 from vae_core.inference import decode_latents, to_uint8
-from vae_core.latent_ops import lerp, prior_grid, prior_quantiles, slerp, tile_images, traversal_rows
+from vae_core.latent_ops import (
+    lerp, lerp_midpoint_percentile, prior_grid, prior_quantiles, slerp, tile_images, traversal_rows,
+)
 
 STRIP_PX = 84  # per image in interpolation and traversal strips
 GRID_PX = 640  # the manifold image
@@ -50,17 +53,27 @@ def interpolation_tab(ckpt: Checkpoint, codes: Codes | None, small_map: SmallMap
     for k, name in enumerate(paths):
         strip = tile_images(images[k * steps:(k + 1) * steps], steps)
         st.image(to_uint8(strip), caption=name, output_format="PNG")
-    st.caption(
-        "Linear: equal steps along the straight segment. Spherical: equal angles along the arc while the "
-        "length changes linearly, so the path keeps to the shell where a Gaussian prior has its mass "
-        "instead of cutting through the middle."
-    )
+    st.caption(_paths_caption(ckpt.config.latent_dim))
     if small_map is not None:
         traces = [
             go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="lines+markers", name=name, marker={"size": 6})
             for name, xy in ((name, small_map.xy(path)) for name, path in paths.items())
         ]
         st.plotly_chart(small_map.figure(traces), key="interp_map", config={"displayModeBar": False})
+
+
+def _paths_caption(d: int) -> str:
+    """What slerp buys in this many dimensions, computed rather than assumed."""
+    middle = lerp_midpoint_percentile(d)
+    paths = ("Linear: equal steps along the straight segment. Spherical: equal angles along the arc while the "
+             "length changes linearly, from one end's to the other's.")
+    if middle >= 0.2:
+        return (f"{paths} In {d}-D the prior has no thin shell: the straight path's midpoint between two draws "
+                f"from the prior sits at its {middle:.0%} radius percentile (median over pairs), no less typical "
+                "than the ends, so the two paths differ little here.")
+    return (f"{paths} In {d}-D a Gaussian prior keeps its mass near the shell |z| ≈ √{d}: the straight path's "
+            f"midpoint between two draws from the prior sits at its {middle:.0%} radius percentile (median over "
+            "pairs), in the improbable middle, while the spherical path keeps to the shell.")
 
 
 @st.fragment
@@ -98,9 +111,10 @@ def manifold_tab(ckpt: Checkpoint) -> None:
         )
         return
     n = st.slider("Grid size", 5, 30, 15, key="grid_n")
-    images = enlarge_to(decode_latents(ckpt.model, prior_grid(n)), GRID_PX // n)
-    grid = to_uint8(tile_images(images, n))
+    decoded = decode_latents(ckpt.model, prior_grid(n))
+    grid = to_uint8(tile_images(enlarge_to(decoded, GRID_PX // n), n))
     st.image(grid, caption=f"{n} × {n} decodes of the prior's quantiles", output_format="PNG")
+    image_download("Grid (PNG)", decoded, f"{ckpt.path.stem}-manifold-{n}x{n}.png", key="explore_grid_png", columns=n)
     q = prior_quantiles(n)
     st.caption(
         f"Grid points sit at the N(0, 1) quantiles (k + ½)/{n}, so every row and column stands for an equal share "
@@ -121,8 +135,8 @@ if codes is None:
     )
 # A segmented control, not st.tabs: only the chosen view runs either way, but a fragment
 # inside st.tabs made every slider move's rerun slower in the browser (docs/design-decisions.md).
-if st.session_state.get(TAB_KEY) not in TABS:
-    st.session_state[TAB_KEY] = TABS[0]
+if arrive(ckpt) is not None or st.session_state.get(TAB_KEY) not in TABS:
+    st.session_state[TAB_KEY] = TABS[0]  # a point sent here opens on its sliders
 view = st.segmented_control("View", TABS, key=TAB_KEY, required=True, label_visibility="collapsed")
 if view == "Sliders":
     sliders_tab(ckpt, codes, small_map)

@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from ui.images import enlarge_to
+from ui.model_upload import checkpoint_upload
 from ui.state import current_model
 from vae_core.inference import decode_latents, to_uint8
 from vae_core.latent_ops import tile_images
@@ -19,6 +20,7 @@ LINKS = [  # (page, what it does, icon as in app.py); page links do not wrap: at
     ("pages/explore.py", "Explore: sliders, interpolation, traversals", ":material/tune:"),
     ("pages/reparameterization.py", "Reparameterization: ε → z, KL, p(z|x)", ":material/casino:"),
     ("pages/encode.py", "Encode your own images: q(z|x)", ":material/upload:"),
+    ("pages/compare.py", "Compare two models on the same images", ":material/compare:"),
 ]
 
 st.title("Variational autoencoders, explored")
@@ -84,6 +86,9 @@ with model_col:
         images = enlarge_to(decode_latents(ckpt.model, z), SAMPLE_PX)
         st.image(to_uint8(tile_images(images, ncols=N_SAMPLES // 2)))
         st.caption(f"{N_SAMPLES} codes drawn from the prior N(0, I), decoded by this model.")
+
+    with st.expander("Add a model from its files"):
+        checkpoint_upload()
 
     st.subheader("Where to go")
     for path, label, icon in LINKS:

@@ -20,10 +20,14 @@ import numpy as np
 import streamlit as st
 
 from ui.components import click_report, hover_data, hover_index, map_events, marker_data
+from ui.exports import image_download, map_downloads
 from ui.figures import codes_map_figure, latent_bars
 from ui.images import crisp
 from ui.loaders import class_names, model_codes, model_dataset, model_projection
-from ui.state import hand_over, model_or_notice
+from ui.map_tools import find_panel, holes_panel, neighbours_gallery
+from ui.state import EXPLORE, REPARAMETERIZATION, model_or_notice, send_to
+from ui.style import stacking
+from ui.url_state import MAP, SPOT, first_visit, format_vector, parse_vector, show_in_url
 from vae_core import Checkpoint, DataError, ImageData
 from vae_core.encoding import label_name
 from vae_core.inference import decode_latents, png_bytes
@@ -34,6 +38,10 @@ CLICK_KEY = "latent_map_click"  # Click: the spot decoded beside the map
 CLICKS_KEY = "latent_map_clicks"  # the click component (role "click")
 SHOWN_KEY = "latent_map_shown"  # id of the map the click belongs to; a new map forgets the click
 METHOD_KEY = "latent_map_method"
+METHODS_KEY = "latent_map_methods"  # dict: model path -> the method chosen for it
+METHOD_MODEL_KEY = "latent_map_method_model"  # the model METHOD_KEY was set for
+LINKED_SPOT_KEY = "latent_map_linked_spot"  # str "x,y": the spot a link names, decoded on the first map
+LINKED_HIT = 1e-9  # a linked spot is decoded where it is, not snapped to a code
 METHOD_LABELS = {"pca": "PCA", "tsne": "t-SNE", "raw": "Latent axes"}
 HOVER_KEY = "latent_map_hover"  # the hover component (role "hover")
 HOVERED_KEY = "latent_map_hovered"  # int: the point whose image the hover component gets next
@@ -43,7 +51,8 @@ MAP_HEIGHT = 620
 TSNE_K = 10
 # no double-click reset: plotly took every second click on the map for a double click
 # and redrew the whole map (docs/design-decisions.md); the toolbar's reset button stays
-MAP_CONFIG = {"displaylogo": False, "doubleClick": False}
+# and no tips: plotly's "Double-click to zoom back out" after a zoom would name what is off
+MAP_CONFIG = {"displaylogo": False, "doubleClick": False, "showTips": False}
 
 
 def point_image(ckpt: Checkpoint, mu: np.ndarray, data: ImageData | None, i: int) -> np.ndarray:
@@ -68,10 +77,14 @@ def hover_panel(ckpt: Checkpoint, mu: np.ndarray, data: ImageData | None) -> Non
 
 
 def read_click(projection: Projection) -> Click | None:
-    """The spot to decode; a new map forgets the old spot."""
+    """The spot to decode; a new map forgets the old spot. A spot the link names (?at=x,y)
+    is decoded as if clicked, on the first map of the session."""
     if st.session_state.get(SHOWN_KEY) != id(projection):  # the cached object names the map
         st.session_state[SHOWN_KEY] = id(projection)
         st.session_state.pop(CLICK_KEY, None)
+    linked = parse_vector(st.session_state.pop(LINKED_SPOT_KEY, None), 2)
+    if linked is not None:
+        st.session_state[CLICK_KEY] = click_at(projection.embedding, *linked, LINKED_HIT, LINKED_HIT)
     return st.session_state.get(CLICK_KEY)
 
 
@@ -99,18 +112,27 @@ def decode_panel(
     exact = "exact" if projection.is_exact else "approximate"
     cols = st.columns(2)
     cols[0].image(crisp(image, IMAGE_PX), caption=f"decoded at ({x:.2f}, {y:.2f}), {exact}", output_format="PNG")
+    with cols[0]:
+        image_download("Decoded image (PNG)", image, f"{ckpt.path.stem}-decoded-{x:.2f}_{y:.2f}.png",
+                       key="latent_map_decoded_png")
     if click.index is not None:
         i = click.index
         who = f"#{i}, {label_name(int(labels[i]), names)}"
         cols[1].image(crisp(point_image(ckpt, mu, data, i), IMAGE_PX), output_format="PNG",
                       caption=f"{who}: its image" if data is not None else
                       f"{who}: decoded from its code (the data set is not on this machine)")
+    neighbours_gallery(mu, labels, names, z, partial(point_image, ckpt, mu, data), click.index)
     st.caption("The latent point z decoded here, by dimension (hover a bar for its value):")
     st.markdown(latent_bars(z), unsafe_allow_html=True)  # st.html drops SVG
-    if st.button("Send to Explore", key="latent_map_send", icon=":material/tune:"):
-        hand_over(z, f"latent map ({METHOD_LABELS[projection.method]}) at ({x:.2f}, {y:.2f})", image=image)
-        st.success("Sent. The Explore page starts from this point.")
-        st.page_link("pages/explore.py", label="Open Explore", icon=":material/tune:")
+    show_in_url(**{SPOT: format_vector(click.xy)})
+    source = f"latent map ({METHOD_LABELS[projection.method]}) at ({x:.2f}, {y:.2f})"
+    explore, reparam = st.columns(2)
+    if explore.button("Send to Explore", key="latent_map_send", icon=":material/tune:", width="stretch",
+                      help="Open Explore with its sliders at this point."):
+        send_to(EXPLORE, z, source, image=image)
+    if reparam.button("Send to Reparameterization", key="latent_map_send_reparam", icon=":material/casino:",
+                      width="stretch", help="Study this point's q(z|x) on the Reparameterization page."):
+        send_to(REPARAMETERIZATION, z, source, image=image)
 
 
 def method_note(projection: Projection, dims: tuple[int, int], latent_dim: int) -> str:
@@ -128,16 +150,38 @@ def method_note(projection: Projection, dims: tuple[int, int], latent_dim: int) 
             f"the codes of its {TSNE_K} nearest points on the map. Empty space between clusters has no code of its own.")
 
 
-def map_settings(latent_dim: int) -> tuple[str, tuple[int, int], float, int] | None:
-    """The map's method and settings from the controls; None (with a warning) when they do not fit."""
-    methods = list(METHOD_LABELS)
-    if st.session_state.get(METHOD_KEY) not in methods:
-        st.session_state[METHOD_KEY] = "raw" if latent_dim == 2 else "pca"
+def default_method(latent_dim: int) -> str:
+    """A 2-D latent space is its own exact map; larger ones start on their PCA plane."""
+    return "raw" if latent_dim == 2 else "pca"
+
+
+def map_settings(ckpt: Checkpoint, latent_dim: int) -> tuple[str, tuple[int, int], float, int] | None:
+    """The map's method and settings from the controls; None (with a warning) when they do not fit.
+
+    Each model keeps its own method: another model opens on the one chosen for it before, else
+    on its default, so a choice made for one model (a slow t-SNE, a pair of axes) never carries
+    over to the next."""
+    methods, model = list(METHOD_LABELS), str(ckpt.path)
+    chosen = st.session_state.setdefault(METHODS_KEY, {})  # model path -> its method
+    previous = st.session_state.get(METHOD_MODEL_KEY)
+    if previous != model:
+        st.session_state[METHOD_MODEL_KEY] = model
+        if previous is not None or st.session_state.get(METHOD_KEY) not in methods:
+            st.session_state[METHOD_KEY] = chosen.get(model, default_method(latent_dim))
+            for key in ("latent_map_dim_x", "latent_map_dim_y"):
+                st.session_state.pop(key, None)
+    linked = first_visit("latent_map")
+    if linked.get(MAP) in methods:
+        st.session_state[METHOD_KEY] = linked[MAP]
+    if SPOT in linked:
+        st.session_state[LINKED_SPOT_KEY] = linked[SPOT]
     controls = st.columns([2, 1, 1, 1])
     method = controls[0].segmented_control(
         "Map", methods, format_func=METHOD_LABELS.get, key=METHOD_KEY, required=True,
         help="PCA and latent axes map back exactly; t-SNE keeps neighbours together but maps back approximately.",
     )
+    chosen[model] = method
+    show_in_url(**{MAP: method})
     dims, perplexity, seed = (0, 1), 30.0, 0
     if method == "raw":
         options = list(range(latent_dim))
@@ -161,30 +205,37 @@ ckpt = model_or_notice()
 if ckpt is None:
     st.stop()
 try:
-    mu, _, labels = model_codes(ckpt)
+    mu, log_var, labels = model_codes(ckpt)
 except DataError as err:
     st.error(f"There is no map for this model: {err}.")
     st.stop()
-settings = map_settings(mu.shape[1])
+settings = map_settings(ckpt, mu.shape[1])
 if settings is None:
     st.stop()
 method, dims, perplexity, seed = settings
-try:
-    projection = model_projection(ckpt, method, dims, perplexity, seed)
-except ValueError as err:
-    st.error(f"The map could not be made: {err}.")
-    st.stop()
+note = st.empty()
+left, right = stacking("latent-map").columns([3, 2], gap="medium")
+with left:  # a fit's progress bar takes the old map's place: no click lands on a map about to go
+    try:
+        projection = model_projection(ckpt, method, dims, perplexity, seed)
+    except ValueError as err:
+        st.error(f"The map could not be made: {err}.")
+        st.stop()
 data = model_dataset(ckpt)
 if data is not None and len(data) != len(mu):
     data = None  # a different copy of the data than the one the codes were made from
-st.caption(method_note(projection, dims, mu.shape[1]) + f" {len(mu):,} codes (mu). Hover a point to see its image "
-           + ("(from the data set)." if data is not None else
-              "(decoded from its code: the data set is not on this machine)."))
+note.caption(method_note(projection, dims, mu.shape[1]) + f" {len(mu):,} codes (mu). Hover a point to see its image "
+             + ("(from the data set)." if data is not None else
+                "(decoded from its code: the data set is not on this machine)."))
 names = class_names(ckpt, labels)
-left, right = st.columns([3, 2], gap="medium")
 with left:
     st.plotly_chart(codes_map_figure(projection, labels, names, MAP_HEIGHT, hover=True), key=CHART_KEY,
                     width="stretch", config=MAP_CONFIG)
+    map_downloads(ckpt.path.stem, projection, mu, log_var, labels, names, key="latent_map_export")
 with right:
     decode_panel(ckpt, projection, mu, labels, data, names)
 hover_panel(ckpt, mu, data)
+with st.expander("Find codes by label and index"):
+    find_panel(ckpt, mu, labels, names, partial(point_image, ckpt, mu, data))
+with st.expander("Holes: where the prior N(0, I) has mass but the codes do not"):
+    holes_panel(ckpt, projection, mu, log_var, labels, names)

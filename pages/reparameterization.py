@@ -1,11 +1,13 @@
 """Reparameterization: the VAE maths, live on the chosen model.
 
 eps ~ N(0, I) becomes z = mu + sigma * eps (animated in 1-D and 2-D), the KL term in closed
-form against its Monte Carlo estimate, and, for 2-D models, the true posterior p(z|x) on a
-grid against the encoder's q(z|x). The numbers come from vae_core.reparam and
+form against its Monte Carlo estimate, the evidence (ELBO, IWAE log p(x)) and, for 2-D models,
+the true posterior p(z|x) on a grid against the encoder's q(z|x). The numbers come from vae_core.reparam and
 vae_core.posterior; this file only wires widgets and draws.
 """
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import streamlit as st
@@ -13,10 +15,14 @@ import streamlit as st
 from ui.images import crisp
 from ui.loaders import bayes_numbers, class_names, mc_kl, model_codes, model_dataset
 from ui.reparam_figures import figure_1d, figure_2d, figure_bayes, figure_kl_bars, figure_mc, kl_latex, latex_number
-from ui.state import handed_point, model_or_notice
+from ui.gallery import data_gallery
+from ui.state import REPARAMETERIZATION, arrived, handed_point, model_or_notice
+from ui.url_state import INDEX, first_visit, parse_index, show_in_url
 from vae_core import VAE, Checkpoint, DataError
 from vae_core.encoding import label_name
 from vae_core.inference import decode_latents, encode_images
+from vae_core.likelihoods import describe_likelihood
+from vae_core.posterior import GridPosterior, posterior_moments
 from vae_core.reparam import (
     WORKED_KL, WORKED_Z, animation_frames_1d, cloud_frames_2d, format_number, kl_terms, reparameterize_np,
     sigma_from_log_var,
@@ -26,6 +32,8 @@ TABS = ("1-D animation", "2-D cloud", "KL term", "Bayes: p(z|x) vs q(z|x)")  # l
 N_FRAMES = 30
 N_CLOUD = 300
 N_DECODED = 8
+SOURCE_KEY, HANDED = "rp_input_source", "Handed-over point"
+INDEX_KEY = "rp_index"
 MU_RANGE, SIGMA_RANGE, EPS_RANGE = (-5.0, 5.0), (0.01, 3.0), (-3.5, 3.5)
 
 
@@ -34,14 +42,17 @@ def _pick_input(ckpt: Checkpoint) -> tuple[np.ndarray, np.ndarray, np.ndarray, s
     """(mu (D,), log_var (D,), image (H, W) for the Bayes panel, caption) of the chosen input."""
     model, d = ckpt.model, ckpt.config.latent_dim
     handed = handed_point()
+    if (sent := arrived(REPARAMETERIZATION)) is not None and sent.latent_dim == d:
+        st.session_state[SOURCE_KEY] = HANDED  # sent here: open on that point
     if handed is not None and handed.latent_dim == d:
-        source = st.radio("Input", ["Data point", "Handed-over point"], key="rp_input_source", horizontal=True)
+        source = st.radio("Input", ["Data point", HANDED], key=SOURCE_KEY, horizontal=True)
     else:
         source = "Data point"
         st.caption("Send a point from the Latent map, Explore or Encode page to study it here." if handed is None else
                    f"The latent point from another page has {handed.latent_dim} dimensions; this model has {d}.")
 
-    if source == "Handed-over point":
+    if source == HANDED:
+        show_in_url(**{INDEX: None})
         mu, log_var, image = handed.q(model)
         spread = "its encoder spread" if handed.log_var is not None else "the encoder's spread for its decoded image"
         shown = "the image it was encoded from" if handed.mu is not None and handed.image is not None else (
@@ -50,7 +61,7 @@ def _pick_input(ckpt: Checkpoint) -> tuple[np.ndarray, np.ndarray, np.ndarray, s
 
     data = model_dataset(ckpt)
     if data is not None:
-        index = st.number_input("Data point", 0, len(data) - 1, 0, key="rp_index")
+        index = _data_point(ckpt, len(data), lambda i: data.images[i, 0].numpy(), data.labels.numpy(), data.class_names)
         mu, log_var = encode_images(model, data.images[index : index + 1])
         label = label_name(int(data.labels[index]), data.class_names)
         return mu[0], log_var[0], data.images[index, 0].numpy(), f"{data.name} #{index} (label {label})"
@@ -60,12 +71,30 @@ def _pick_input(ckpt: Checkpoint) -> tuple[np.ndarray, np.ndarray, np.ndarray, s
         st.warning("This model's data set is not on this machine and it stores no latent codes: "
                    "hand over a point from the Encode or Latent map page instead.")
         return None
-    index = st.number_input("Data point", 0, len(codes_mu) - 1, 0, key="rp_index")
+    index = _data_point(ckpt, len(codes_mu), lambda i: decode_latents(model, codes_mu[i]), labels,
+                        class_names(ckpt, labels))
     mu, log_var = codes_mu[index].astype(np.float32), codes_log_var[index].astype(np.float32)
     x_hat = decode_latents(model, mu)[0]
     label = label_name(int(labels[index]), class_names(ckpt, labels))
     caption = f"Stored code #{index} (label {label}); the data set is not here, so the image is decode(μ)."
     return mu, log_var, x_hat, caption
+
+
+def _data_point(
+    ckpt: Checkpoint, n: int, images_of: Callable[[np.ndarray], np.ndarray], labels: np.ndarray, names: Sequence[str],
+) -> int:
+    """The data point studied: by number, or by looking through the gallery; kept in the URL (?i=)."""
+    linked = parse_index(first_visit("reparameterization").get(INDEX), n)
+    if linked is not None:
+        st.session_state[INDEX_KEY] = linked
+    if not 0 <= st.session_state.get(INDEX_KEY, 0) < n:  # another model's index
+        st.session_state[INDEX_KEY] = 0
+    index = int(st.number_input("Data point", 0, n - 1, key=INDEX_KEY))
+    with st.expander("Choose a data point by looking"):
+        data_gallery("rp_gallery", images_of, labels, names, index,
+                     on_pick=lambda i: st.session_state.update({INDEX_KEY: i}))
+    show_in_url(**{INDEX: str(index)})
+    return index
 
 
 def _show_encoder(mu: np.ndarray, log_var: np.ndarray, image: np.ndarray, caption: str) -> None:
@@ -76,14 +105,14 @@ def _show_encoder(mu: np.ndarray, log_var: np.ndarray, image: np.ndarray, captio
     left.caption(caption)
     with right:
         st.dataframe(
-            {"dim": np.arange(1, len(mu) + 1), "μ": mu, "log σ²": log_var, "σ": sigma, "KL (nats)": kl},
+            {"dim": [f"z[{i}]" for i in range(len(mu))], "μ": mu, "log σ²": log_var, "σ": sigma, "KL (nats)": kl},
             hide_index=True, height=min(35 * (len(mu) + 1) + 3, 250),
         )
-        dim = st.selectbox("Formula for dimension", range(len(mu)), format_func=lambda i: str(i + 1), key="rp_dim")
+        dim = st.selectbox("Formula for dimension", range(len(mu)), format_func="z[{}]".format, key="rp_dim")
         st.latex(
-            rf"\sigma_{{{dim + 1}}} = e^{{\log\sigma^2/2}} = e^{{{latex_number(log_var[dim])}/2}} = {format_number(sigma[dim])}"
+            rf"\sigma_{{{dim}}} = e^{{\log\sigma^2/2}} = e^{{{latex_number(log_var[dim])}/2}} = {format_number(sigma[dim])}"
         )
-        st.latex(kl_latex(float(mu[dim]), float(sigma[dim]), float(kl[dim]), sub=f"_{{{dim + 1}}}"))
+        st.latex(kl_latex(float(mu[dim]), float(sigma[dim]), float(kl[dim]), sub=f"_{{{dim}}}"))
         st.latex(rf"\mathrm{{KL}}(q(z|x)\,\|\,p(z)) = \sum_i \mathrm{{KL}}_i = {kl.sum():.5f}\ \text{{nats}}")
 
 
@@ -118,7 +147,7 @@ def _panel_1d(mu: np.ndarray, sigma: np.ndarray) -> None:
         st.button("Sample ε", key="sample_eps", icon=":material/casino:", on_click=_sample_eps)
         st.button("Worked example (μ=2, σ=0.5, ε=1)", key="preset_worked_example", on_click=_set_1d,
                   kwargs=WORKED_Z)
-        st.selectbox("Encoder dimension", range(len(mu)), format_func=lambda i: str(i + 1), key="rp_dim_1d")
+        st.selectbox("Encoder dimension", range(len(mu)), format_func="z[{}]".format, key="rp_dim_1d")
         st.button("Use its μ, σ", key="use_encoder_dim", on_click=_from_dim, args=(mu, sigma))
     m, s, e = st.session_state["rp_mu"], st.session_state["rp_sigma"], st.session_state["rp_eps"]
     frames = animation_frames_1d(m, s, e, N_FRAMES)
@@ -142,8 +171,8 @@ def _panel_2d(model: VAE, mu: np.ndarray, sigma: np.ndarray) -> None:
     st.markdown(f"{N_CLOUD} draws of ε ~ N(0, I) move along z = μ + σ·ε into the ellipse of q(z|x); "
                 "rings: 1σ and 2σ (39 % and 86 % of the mass).")
     c1, c2, c3 = st.columns(3)
-    a = c1.selectbox("Horizontal dimension", range(d), index=0, format_func=lambda i: str(i + 1), key="rp_dim_a")
-    b = c2.selectbox("Vertical dimension", range(d), index=min(1, d - 1), format_func=lambda i: str(i + 1),
+    a = c1.selectbox("Horizontal dimension", range(d), index=0, format_func="z[{}]".format, key="rp_dim_a")
+    b = c2.selectbox("Vertical dimension", range(d), index=min(1, d - 1), format_func="z[{}]".format,
                      key="rp_dim_b")
     c3.button("Resample ε", key="rp_resample", icon=":material/casino:", on_click=_resample_cloud)
     if a == b:
@@ -156,7 +185,7 @@ def _panel_2d(model: VAE, mu: np.ndarray, sigma: np.ndarray) -> None:
     images = decode_latents(model, z)
     st.image(list(crisp(images, 84)), width=84,
              caption=[f"({format_number(p[a], 2)}, {format_number(p[b], 2)})" for p in z])
-    st.caption(f"Decoded: the first {N_DECODED} samples z of q(z|x) (captions: dimensions {a + 1}, {b + 1}).")
+    st.caption(f"Decoded: the first {N_DECODED} samples z of q(z|x) (captions: z[{a}], z[{b}]).")
 
 
 # ---------------------------------------------------------------- KL panel
@@ -194,31 +223,58 @@ def _panel_kl(mu: np.ndarray, sigma: np.ndarray) -> None:
 # ---------------------------------------------------------------- Bayes panel
 @st.fragment
 def _panel_bayes(ckpt: Checkpoint, image: np.ndarray, mu: np.ndarray, log_var: np.ndarray) -> None:
-    if ckpt.config.latent_dim != 2:
-        st.info(f"The Bayes panel needs a model with a 2-D latent space (this one has {ckpt.config.latent_dim}): "
-                "a grid over D dimensions needs n^D decoder calls. Pick a 2-D model in the sidebar.")
-        return
-    st.markdown("The true posterior p(z|x) ∝ p(x|z) p(z), from the decoder on a grid, against the encoder's "
-                "Gaussian q(z|x) (rings: 1σ and 2σ).")
-    c1, c2 = st.columns(2)
-    grid_n = c1.select_slider("Grid", [40, 80, 120], value=80, key="rp_grid_n")
-    window = c2.radio("Window", ["Around q (μ ± 4σ)", "Prior (±4)"], key="rp_window", horizontal=True)
-    mu2, sigma2 = mu[:2], sigma_from_log_var(log_var[:2])
-    grid, (post_mean, post_sd), ev = bayes_numbers(
-        ckpt, np.asarray(image, dtype=np.float32), mu2, sigma2, grid_n, window.startswith("Around"))
-    fig = figure_bayes(grid, mu2, sigma2, post_mean)
-    st.plotly_chart(fig, key="rp_bayes_map")
-
+    grid, ev = bayes_numbers(ckpt, np.asarray(image, dtype=np.float32), mu, log_var)
+    if grid is not None:
+        _posterior_map(grid, mu, log_var)
+    else:
+        st.info(f"This model has {ckpt.config.latent_dim} latent dimensions: the exact posterior would need n^D "
+                "decoder calls on a grid, so log p(x) is only estimated here (IWAE). Pick a 2-D model in the "
+                "sidebar to see p(z|x) itself.")
+    k = ev.iwae.n_samples
+    iwae, iwae_se, ess = float(ev.iwae.log_px[0]), float(ev.iwae.stderr[0]), float(ev.iwae.ess[0])
     m1, m2, m3, m4 = st.columns(4)
-    m1.metric("ELBO", f"{ev.elbo:.3f}", help=f"Mean over 1,000 draws of ε, ± {ev.elbo_stderr:.3f} (1 s.e.)")
-    m2.metric("log p(x), importance sampled", f"{ev.log_px:.3f}", help="1,000 samples from q (Burda et al. 2016)")
-    m3.metric("Gap = KL(q ‖ p(z|x))", f"{ev.gap:.3f}")
-    m4.metric("log p(x), grid", f"{grid.log_px_grid:.3f}", help="log-sum-exp of log p(x|z) + log p(z) over the "
-              "grid, plus the log cell area")
+    m1.metric("ELBO", f"{ev.elbo:.2f} ± {ev.elbo_stderr:.2f}",
+              help=f"Mean of log p(x|z) − KL(q ‖ p(z)) over {k:,} draws of z ~ q(z|x), ± 1 standard error.")
+    if ev.log_px_exact:
+        m2.metric("log p(x), exact (grid)", f"{ev.log_px:.2f}",
+                  help="Quadrature of p(x|z) p(z) over the grid that finds the posterior; within 0.05 nats of a "
+                       "fine ±6 reference (bench/posterior_grid.py).")
+        m3.metric("Gap log p(x) − ELBO", f"{ev.gap:.2f} ± {ev.gap_stderr:.2f}",
+                  help="= KL(q(z|x) ‖ p(z|x)); its error is the ELBO's.")
+        m4.metric("KL(q ‖ p(z|x)), grid", f"{ev.kl_grid:.2f}",
+                  help="The same KL by quadrature over q's ±6σ box, with no sampling: a cross-check of the gap.")
+    else:
+        m2.metric("log p(x), estimated (IWAE)", f"{iwae:.2f} ± {iwae_se:.2f}",
+                  help=f"Importance sampling with K = {k:,} draws from q (Burda et al. 2016), ± 1 standard error.")
+        m3.metric("Gap, estimated", f"{ev.gap:.2f} ± {ev.gap_stderr:.2f}", help="IWAE log p(x) − ELBO.")
+        m4.metric("Effective sample size", f"{ess:,.0f} of {k:,}", help="(Σw)² / Σw² of the importance weights.")
+    heavy = bool(ev.iwae.heavy_tailed()[0])
+    estimate = (f"IWAE estimate of log p(x) (K = {k:,}): {iwae:.2f} ± {iwae_se:.2f}, effective sample size "
+                f"{ess:,.0f} of {k:,}")
+    if ev.log_px_exact:
+        st.caption(f"{estimate}: an estimate, shown against the exact value above.")
+    if heavy:
+        st.warning(f"The importance weights are heavy-tailed (effective sample size {ess:,.0f} of {k:,}): the "
+                   "IWAE estimate and its error bar are unreliable for this input (p(z|x) is wider than q or "
+                   "not where q is).")
+    st.caption(f"Nats per image of p(x|z) = {describe_likelihood(ckpt.config)}. "
+               "log p(x) − ELBO = KL(q(z|x) ‖ p(z|x)) ≥ 0: what the Gaussian q misses of the true posterior.")
+
+
+def _posterior_map(grid: GridPosterior, mu: np.ndarray, log_var: np.ndarray) -> None:
+    """A 2-D model's p(z|x) on the grid that finds it, against the q shown above."""
+    mu2, sigma2 = mu[:2], sigma_from_log_var(log_var[:2])
+    post_mean, post_sd = posterior_moments(grid)
+    st.markdown("The true posterior p(z|x) ∝ p(x|z) p(z), from the decoder on a grid, against the Gaussian "
+                "q(z|x) in the table above (rings: 1σ and 2σ).")
+    st.plotly_chart(figure_bayes(grid, mu2, sigma2, post_mean), key="rp_bayes_map")
+    x0, x1, y0, y1 = grid.extent
     st.caption(
-        f"Nats. Posterior mean ({post_mean[0]:.3f}, {post_mean[1]:.3f}), sd ({post_sd[0]:.3f}, {post_sd[1]:.3f}); "
-        f"encoder μ ({mu2[0]:.3f}, {mu2[1]:.3f}), σ ({sigma2[0]:.3f}, {sigma2[1]:.3f}). "
-        "log p(x) − ELBO = KL(q(z|x) ‖ p(z|x)) ≥ 0: what the Gaussian encoder misses of the true posterior."
+        f"The grid ({len(grid.xs)}×{len(grid.ys)} cells over z[0] ∈ [{x0:.2f}, {x1:.2f}], z[1] ∈ [{y0:.2f}, {y1:.2f}]) "
+        f"was placed by a search of the prior's ±5 box; {grid.mass_outside:.1e} of p(z|x) lies outside it "
+        "(counted in log p(x)). "
+        f"Posterior mean ({post_mean[0]:.3f}, {post_mean[1]:.3f}), sd ({post_sd[0]:.3f}, {post_sd[1]:.3f}); "
+        f"q's μ ({mu2[0]:.3f}, {mu2[1]:.3f}), σ ({sigma2[0]:.3f}, {sigma2[1]:.3f})."
     )
 
 

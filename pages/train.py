@@ -20,10 +20,12 @@ from vae_core.checkpoints import checkpoint_paths
 from vae_core.jobs import JobLimitError, JobState, TrainingJob, data_folder
 from vae_core.inference import to_uint8
 from vae_core.latent_ops import tile_images
+from vae_core.likelihoods import describe_likelihood
 from vae_core.naming import sanitize_checkpoint_name
 
 JOB_KEY = "train_job_id"  # str: this session's job in the registry
 SAVED_KEY = "train_saved"  # str: the path just saved, confirmed once after the rerun
+SAVED_BY_KEY = "train_saved_by_job"  # dict: job id -> the weights path that job was saved to
 NAME_KEY = "train_save_name"
 REFRESH_S = 1.0
 N_RECONSTRUCTIONS = 8
@@ -37,7 +39,8 @@ DATASETS = {
 LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
 BATCH_SIZES = [32, 64, 128, 256, 512]
 HIDDEN_DIMS = [32, 64, 128, 256, 512]
-RECONSTRUCTIONS = {"bce": "Bernoulli (BCE)", "mse": "Gaussian (MSE)"}
+LIKELIHOODS = {"bernoulli": "Bernoulli", "continuous-bernoulli": "Continuous Bernoulli", "gaussian": "Gaussian"}
+SIGMAS = {"global": "learned, one for all pixels", "pixel": "learned, one per pixel", "fixed": "fixed"}
 
 
 # ---------------------------------------------------------------- settings
@@ -83,8 +86,7 @@ def _settings(busy: bool) -> None:
                     format_func=str.upper, help="The convolutional model is built for 28×28 images.")
     latent_dim = st.slider("Latent dimensions", 2, 64, 2, key="train_latent_dim")
     hidden_dim = st.select_slider("Hidden width", HIDDEN_DIMS, 128, key="train_hidden_dim")
-    recon = st.radio("Decoder likelihood", list(RECONSTRUCTIONS), horizontal=True, key="train_recon",
-                     format_func=RECONSTRUCTIONS.get)
+    likelihood = _choose_likelihood()
     beta = st.number_input("β (weight of the KL term)", 0.0, 20.0, 1.0, 0.1, key="train_beta",
                            help="1 is the plain ELBO; more pushes the codes towards the prior.")
     epochs = st.number_input("Epochs", 1, 1000, 30, key="train_epochs")
@@ -95,7 +97,8 @@ def _settings(busy: bool) -> None:
         return
     name, data_dir, data, shape = choice
     try:
-        model_cfg = ModelConfig(arch=arch, image_shape=shape, latent_dim=latent_dim, hidden_dim=hidden_dim, recon=recon)
+        model_cfg = ModelConfig(arch=arch, image_shape=shape, latent_dim=latent_dim, hidden_dim=hidden_dim,
+                                **likelihood)
         train_cfg = TrainConfig(dataset=name, data_dir=data_dir, epochs=int(epochs), batch_size=batch_size,
                                 lr=lr, beta=float(beta))
     except ValueError as err:
@@ -105,6 +108,24 @@ def _settings(busy: bool) -> None:
     if st.button("Start training", key="train_start", type="primary", disabled=busy,
                  help="A model is training: stop it first." if busy else None):
         _start(model_cfg, train_cfg, data)
+
+
+def _choose_likelihood() -> dict[str, object]:
+    """The decoder's p(x|z) as ModelConfig fields: which distribution, its sigma, binarised data."""
+    recon = st.radio("Decoder likelihood p(x|z)", list(LIKELIHOODS), horizontal=True, key="train_recon",
+                     format_func=LIKELIHOODS.get,
+                     help="Bernoulli: a probability of binarised pixels (a cross-entropy, not a density, on grey "
+                          "ones). Continuous Bernoulli: a density on [0, 1]. Gaussian: a density with its σ.")
+    chosen: dict[str, object] = {"recon": recon}
+    if recon == "gaussian":
+        chosen["sigma"] = st.radio("σ of the Gaussian", list(SIGMAS), horizontal=True, key="train_sigma",
+                                   format_func=SIGMAS.get)
+        if chosen["sigma"] == "fixed":
+            chosen["fixed_sigma"] = float(st.number_input("σ", 0.01, 1.0, 0.1, 0.01, key="train_fixed_sigma"))
+    chosen["binarize"] = st.checkbox("Binarise the pixels (at 1/2)", value=recon == "bernoulli", key="train_binarize",
+                                     help="As the standard MNIST likelihood benchmarks do; the Bernoulli is then a "
+                                          "true probability of each image.")
+    return chosen
 
 
 def _start(model_cfg: ModelConfig, train_cfg: TrainConfig, data: ImageData | None) -> None:
@@ -130,22 +151,30 @@ def _duration(seconds: float) -> str:
 
 def _curves(job: TrainingJob) -> None:
     curve, epochs = job.curve(), job.epochs()
-    x, test_x = [p.epoch for p in curve], [m.epoch for m in epochs]
-    st.plotly_chart(
-        loss_figure("Total loss (negative ELBO)", x, [p.loss for p in curve], test_x, [m.test_loss for m in epochs]),
-        key="train_chart_total",
-    )
+    x, val_x = [p.epoch for p in curve], [m.epoch for m in epochs]
+    beta = job.train_config.beta
+    if beta == 1.0:
+        total = loss_figure("Loss = reconstruction + KL (the negative ELBO)", x, [p.loss for p in curve], val_x,
+                            [m.val_loss for m in epochs])
+    else:
+        total = loss_figure(f"Loss = reconstruction + β·KL (β = {beta:g}); dashed: the negative ELBO", x,
+                            [p.loss for p in curve], val_x, [m.val_loss for m in epochs],
+                            dashed=("−ELBO", [p.recon + p.kl for p in curve], [m.val_recon + m.val_kl for m in epochs]))
+    st.plotly_chart(total, key="train_chart_total")
     left, right = st.columns(2)
     with left:
         st.plotly_chart(
-            loss_figure("Reconstruction", x, [p.recon for p in curve], test_x, [m.test_recon for m in epochs]),
+            loss_figure("Reconstruction −log p(x|z)", x, [p.recon for p in curve], val_x, [m.val_recon for m in epochs]),
             key="train_chart_recon",
         )
     with right:
         st.plotly_chart(
-            loss_figure("KL(q(z|x) ‖ p(z))", x, [p.kl for p in curve], test_x, [m.test_kl for m in epochs]),
+            loss_figure("KL(q(z|x) ‖ p(z))", x, [p.kl for p in curve], val_x, [m.val_kl for m in epochs]),
             key="train_chart_kl",
         )
+    st.caption(f"Nats per image; p(x|z) = {describe_likelihood(job.model_config)}. Train: each step's batch, "
+               "one draw of z per image. Validation: a split of the training data, which chooses the best epoch; "
+               "the test split is read only when the model is saved.")
 
 
 def _reconstructions(job: TrainingJob) -> None:
@@ -155,7 +184,8 @@ def _reconstructions(job: TrainingJob) -> None:
     _, n, h, w = images.shape
     grid = tile_images(enlarge_to(images.reshape(2 * n, h, w), RECONSTRUCTION_PX), ncols=n)
     st.image(to_uint8(grid),
-             caption="Top: test images. Bottom: their reconstructions by the current weights.")
+             caption="Top: validation images, as the model sees them. Bottom: their reconstructions (the mean "
+                     "of p(x|z) at z = μ) by the current weights.")
 
 
 def _live_view(job_id: str, was_running: bool) -> None:
@@ -168,7 +198,7 @@ def _live_view(job_id: str, was_running: bool) -> None:
         st.rerun()  # it just ended: redraw the whole page (outcome, Save) and stop ticking
     m, t = job.model_config, job.train_config
     st.caption(f"{DATASETS[t.dataset]} · {m.arch.upper()} · latent {m.latent_dim} · hidden {m.hidden_dim} · "
-               f"{RECONSTRUCTIONS[m.recon]} · β {t.beta:g} · lr {t.lr:g} · batch {t.batch_size}")
+               f"{describe_likelihood(m)} · β {t.beta:g} · lr {t.lr:g} · batch {t.batch_size}")
     p = job.progress()
     if job.running:
         bar, stop = st.columns([5, 1], vertical_alignment="center")
@@ -193,9 +223,10 @@ def _outcome(job: TrainingJob) -> bool:
         st.info("Stopped before the first step: there is no model to save.")
         return False
     epochs = job.epochs()
-    best = min(epochs, key=lambda e: e.test_loss) if epochs else None
+    best = min(epochs, key=lambda e: e.val_loss) if epochs else None
     summary = "" if best is None else (
-        f" Best test loss {best.test_loss:.2f} nats per image at epoch {best.epoch}; that model is the one saved.")
+        f" Best validation loss {best.val_loss:.2f} nats per image at epoch {best.epoch}; that model is the one "
+        "saved, with its ELBO and log p(x) measured on the test split.")
     if job.state is JobState.FINISHED:
         st.success(f"Finished {len(epochs)} epochs in {_duration(epochs[-1].elapsed_s)}.{summary}")
     else:
@@ -214,6 +245,9 @@ def _save_panel(job: TrainingJob) -> None:
         return
     if stem != name.strip():
         st.caption(f"Will be saved as **{stem}**.")
+    if st.session_state.get(SAVED_BY_KEY, {}).get(job.id) == str(checkpoint_paths(folder / stem)[0]):
+        st.caption(f"This run is saved as **{stem}**. Give another name to save a copy.")
+        return  # the file it just wrote is no clash to warn about
     exists = any(path.exists() for path in checkpoint_paths(folder / stem))
     overwrite = False
     if exists:
@@ -230,6 +264,7 @@ def _save_panel(job: TrainingJob) -> None:
         st.error(f"The checkpoint could not be written to {folder}: {err.strerror}.")
         return
     st.session_state[SAVED_KEY] = str(path)
+    st.session_state.setdefault(SAVED_BY_KEY, {})[job.id] = str(path)
     select_model_next_run(path)
     st.rerun()  # the sidebar picker is drawn before this page: rerun so it lists the new model
 

@@ -98,4 +98,14 @@ def test_shipped_models_load_small_and_explorable_offline(name: str) -> None:
     assert weights.stat().st_size < 3 * 1024 * 1024
     ckpt = load_checkpoint(weights)
     assert ckpt.codes is not None and ckpt.codes.mu.shape[1] == ckpt.config.latent_dim
-    assert ckpt.metadata["final"]["test_loss"] > 0
+    assert ckpt.metadata["final"]["best_epoch"] >= 1
+
+
+@pytest.mark.parametrize("name", ["digits-mlp-2d", "digits-mlp-8d", "mnist-conv-2d"])
+def test_shipped_models_report_figures_measured_on_test_after_choosing_on_validation(name: str) -> None:
+    meta = load_checkpoint(SHIPPED / name).metadata
+    assert meta["final"]["val_loss"] > 0 and meta["final"]["best_epoch"] <= meta["epochs_trained"]
+    test = meta["test"]
+    assert test["iwae_k"] >= 100 and test["n_images"] == meta["split"]["test"]
+    assert test["elbo"] < test["log_px_iwae"] < 0 and 0 < test["elbo_se"] < 2 and 0 < test["log_px_iwae_se"] < 2
+    assert test["likelihood"].startswith("Bernoulli on binarised pixels")

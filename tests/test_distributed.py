@@ -31,7 +31,7 @@ def test_two_gloo_ranks_train_and_save_the_single_process_format(tmp_path: Path)
     subprocess.run(_train_cli(*DIGITS_ARGS, "--epochs", "6", "--out", str(out), torchrun=2),
                    cwd=REPO, env=ENV, check=True, timeout=300, capture_output=True)
     ckpt = load_checkpoint(out)
-    history = ckpt.metadata["test_loss_history"]
+    history = ckpt.metadata["val_loss_history"]
     assert ckpt.metadata["world_size"] == 2 and len(history) == 6
     assert history[-1] < 0.9 * history[0]
     single = tmp_path / "single"
@@ -65,7 +65,7 @@ def test_a_run_killed_mid_epoch_resumes_to_the_same_model(tmp_path: Path) -> Non
                    capture_output=True)
     resumed, reference = load_checkpoint(killed), load_checkpoint(straight)
     assert resumed.metadata["epochs_trained"] == 6
-    assert resumed.metadata["test_loss_history"] == reference.metadata["test_loss_history"]
+    assert resumed.metadata["val_loss_history"] == reference.metadata["val_loss_history"]
     for key, value in reference.model.state_dict().items():
         assert torch.equal(resumed.model.state_dict()[key], value), key
 

@@ -49,7 +49,7 @@ def test_a_short_digits_job_finishes_and_reports_everything(digits: ImageData) -
     job = _finished(TrainingJob(TINY, TrainConfig(epochs=2, batch_size=128), digits))
     assert job.state is JobState.FINISHED and not job.running and job.error is None
     epochs = job.epochs()
-    assert [m.epoch for m in epochs] == [1, 2] and all(math.isfinite(m.test_loss) for m in epochs)
+    assert [m.epoch for m in epochs] == [1, 2] and all(math.isfinite(m.val_loss) for m in epochs)
     curve = job.curve()
     assert curve and curve[-1].epoch == pytest.approx(2.0)
     assert all(abs(p.loss - p.recon - p.kl) < 1e-3 * max(1.0, p.loss) for p in curve)
@@ -57,12 +57,12 @@ def test_a_short_digits_job_finishes_and_reports_everything(digits: ImageData) -
     assert progress.fraction == 1.0 and progress.eta_s == 0.0 and progress.epoch == 2 and progress.images_per_s > 0
 
 
-def test_reconstructions_are_of_fixed_test_images(digits: ImageData) -> None:
+def test_reconstructions_are_of_fixed_validation_images(digits: ImageData) -> None:
     job = _finished(TrainingJob(TINY, TrainConfig(epochs=1), digits))
     first, again = job.latest_reconstructions(4), job.latest_reconstructions(4)
     assert first.shape == (2, 4, 8, 8) and first.min() >= 0.0 and first.max() <= 1.0
     np.testing.assert_array_equal(first, again)
-    originals = Trainer(TINY, TrainConfig(epochs=1), digits).test_images[:4, 0].numpy()
+    originals = Trainer(TINY, TrainConfig(epochs=1), digits).val_images[:4, 0].numpy()
     np.testing.assert_array_equal(first[0], originals)  # the same seeded split as the trainer's
 
 
@@ -87,7 +87,7 @@ def test_stop_keeps_the_best_model_and_saves_it_with_codes(digits: ImageData, tm
     ckpt = load_checkpoint(path)
     assert ckpt.metadata["stopped_early"] and ckpt.metadata["epochs_trained"] == len(job.epochs())
     assert ckpt.codes is not None and ckpt.codes.mu.shape == (len(digits), 2)
-    assert ckpt.metadata["final"]["test_loss"] == pytest.approx(min(m.test_loss for m in job.epochs()))
+    assert ckpt.metadata["final"]["val_loss"] == pytest.approx(min(m.val_loss for m in job.epochs()))
 
 
 def test_a_stop_in_the_first_epoch_keeps_the_weights_trained_so_far(tmp_path: Path) -> None:

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 import torch
-from scipy.stats import norm
+from scipy.stats import chi2, norm
 
 from vae_core.latent_ops import (
-    enlarge, lerp, prior_grid, prior_quantiles, rank_dims, sample_prior, slerp, tile_images, traversal,
+    enlarge, lerp, lerp_midpoint_percentile, prior_grid, prior_quantiles, rank_dims, sample_prior, slerp, tile_images, traversal,
     traversal_rows,
 )
 
@@ -122,6 +122,19 @@ def test_sample_prior_is_reproducible_per_generator():
     a = sample_prior(6, np.random.default_rng(3))
     b = sample_prior(6, np.random.default_rng(3))
     assert a.shape == (6,) and np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("d,expected", [(2, 0.2929), (8, 0.1146), (16, 0.0419)])
+def test_lerp_midpoint_percentile_against_sampling(d: int, expected: float) -> None:
+    """Closed form against 200,000 pairs of prior draws; 2-D is 1 - 2^(-1/2) exactly."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, 200_000, d))
+    mid_r2 = (((a + b) / 2) ** 2).sum(axis=1)
+    sampled = np.median(chi2.cdf(mid_r2, d))
+    assert lerp_midpoint_percentile(d) == pytest.approx(expected, abs=1e-4)
+    assert lerp_midpoint_percentile(d) == pytest.approx(sampled, abs=0.005)
+    if d == 2:
+        assert lerp_midpoint_percentile(2) == pytest.approx(1 - 2**-0.5, abs=1e-12)
 
 
 def test_enlarge_and_tile_keep_colour_images_whole() -> None:

@@ -60,38 +60,53 @@ def test_monte_carlo_stderr_shrinks_like_one_over_sqrt_n() -> None:
     assert small / large == pytest.approx(4.0, rel=0.05)
 
 
-def test_reconstruction_bce_matches_torch_on_probabilities() -> None:
+def test_reconstruction_bernoulli_matches_torch_on_probabilities() -> None:
     logits = torch.randn(5, 1, 8, 8)
     x = torch.rand(5, 1, 8, 8)
     expected = torch.nn.functional.binary_cross_entropy(torch.sigmoid(logits), x, reduction="none").sum((1, 2, 3))
-    assert torch.allclose(reconstruction_loss(logits, x, "bce"), expected, atol=1e-4)
-    mse = reconstruction_loss(logits, x, "mse")
-    assert torch.allclose(mse, 0.5 * ((torch.sigmoid(logits) - x) ** 2).sum((1, 2, 3)))
+    assert torch.allclose(reconstruction_loss(logits, x, "bernoulli"), expected, atol=1e-4)
+    assert torch.equal(reconstruction_loss(logits, x, "bce"), reconstruction_loss(logits, x, "bernoulli"))
     with pytest.raises(ValueError):
         reconstruction_loss(logits, x, "l1")
+    with pytest.raises(ValueError, match="log_sigma"):
+        reconstruction_loss(logits, x, "gaussian")
 
 
 def test_loss_parts_weigh_kl_by_beta() -> None:
-    logits, x = torch.randn(4, 1, 8, 8), torch.rand(4, 1, 8, 8)
+    nll = torch.rand(4) * 50
     mu, lv = torch.randn(4, 2), torch.randn(4, 2)
-    p1 = loss_parts(logits, x, mu, lv, beta=1.0)
-    p4 = loss_parts(logits, x, mu, lv, beta=4.0)
+    p1 = loss_parts(nll, mu, lv, beta=1.0)
+    p4 = loss_parts(nll, mu, lv, beta=4.0)
     assert torch.allclose(p4["loss"], p1["recon"] + 4.0 * p1["kl"])
     assert set(p1) == {"loss", "recon", "kl"}
 
 
-def test_importance_sampled_log_px_bounds_the_elbo() -> None:
+def test_importance_sampled_log_px_bounds_the_elbo_and_reports_its_error() -> None:
     torch.manual_seed(0)
     model = build_model(ModelConfig(latent_dim=2)).eval()
     x = torch.rand(6, 1, 8, 8).round()
     with torch.no_grad():
         mean_elbo = torch.stack([elbo(model, x) for _ in range(200)]).mean(0)
-    log_px = importance_log_px(model, x, n_samples=2000, generator=torch.Generator().manual_seed(0))
-    assert torch.all(log_px >= mean_elbo - 0.05)  # IWAE bound >= ELBO (up to Monte Carlo noise)
+    est = importance_log_px(model, x, n_samples=2000, generator=torch.Generator().manual_seed(0))
+    assert torch.all(est.log_px >= mean_elbo - 0.05)  # IWAE bound >= ELBO (up to Monte Carlo noise)
+    assert torch.allclose(est.elbo, mean_elbo.double(), atol=4 * float(est.elbo_stderr.max()) + 0.05)
+    assert torch.all((est.ess >= 1) & (est.ess <= 2000)) and torch.all(est.stderr > 0)
+
+
+def test_iwae_standard_error_and_ess_against_a_direct_computation() -> None:
+    """The delta-method error sqrt(1/ESS - 1/K) against the spread of many independent estimates."""
+    torch.manual_seed(1)
+    model = build_model(ModelConfig(latent_dim=2)).eval()
+    x = torch.rand(1, 1, 8, 8).round()
+    gen = torch.Generator().manual_seed(3)
+    runs = [importance_log_px(model, x, n_samples=500, generator=gen) for _ in range(60)]
+    spread = float(torch.stack([r.log_px[0] for r in runs]).std())
+    typical = float(torch.stack([r.stderr[0] for r in runs]).median())
+    assert typical == pytest.approx(spread, rel=0.35)
 
 
 def test_cpu_bce_kernel_matches_torch_in_values_and_gradients() -> None:
-    from vae_core.losses import _BCEWithLogitsCPU
+    from vae_core.likelihoods import _BCEWithLogitsCPU
 
     logits = torch.cat([torch.tensor([-200.0, -20.0, 0.0, 20.0, 200.0]), torch.randn(59) * 5]).double()
     for target in (torch.randint(0, 2, (64,)).double(), torch.rand(64).double()):

@@ -21,7 +21,7 @@ def test_training_state_round_trip_restores_adam_exactly(tmp_path: Path) -> None
     torch.randn(5, generator=gen)
     state = TrainingState(
         model.state_dict(), optimizer.state_dict(), model.state_dict(), {"shuffle": gen.get_state()},
-        {"epoch": 3, "history": [{"test_loss": 1.5}]},
+        {"epoch": 3, "history": [{"val_loss": 1.5}]},
     )
     path = resume_path(tmp_path / "run")
     assert path.name == "run.resume.safetensors"

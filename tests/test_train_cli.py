@@ -90,7 +90,7 @@ def test_a_finished_run_trains_on_for_more_epochs_as_if_never_stopped(
     assert main([*SMALL, "--epochs", "2", "--out", str(tmp_path / "straight")]) == 0
     on, straight = load_checkpoint(tmp_path / "on"), load_checkpoint(tmp_path / "straight")
     assert on.metadata["epochs_trained"] == 2
-    assert on.metadata["test_loss_history"] == straight.metadata["test_loss_history"]
+    assert on.metadata["val_loss_history"] == straight.metadata["val_loss_history"]
     for key, value in straight.model.state_dict().items():
         assert torch.equal(on.model.state_dict()[key], value), key
     capsys.readouterr()

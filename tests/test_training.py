@@ -20,9 +20,9 @@ def _train(epochs: int, seed: int = 0) -> Trainer:
 
 
 @pytest.mark.slow
-def test_training_on_digits_lowers_the_test_loss() -> None:
+def test_training_on_digits_lowers_the_validation_loss() -> None:
     trainer = _train(epochs=8)
-    losses = [m.test_loss for m in trainer.history]
+    losses = [m.val_loss for m in trainer.history]
     assert losses[-1] < 0.8 * losses[0]
     assert all(isinstance(m, EpochMetrics) for m in trainer.history)
 
@@ -30,7 +30,7 @@ def test_training_on_digits_lowers_the_test_loss() -> None:
 @pytest.mark.slow
 def test_training_is_reproducible_with_a_seed() -> None:
     a, b = _train(2, seed=5), _train(2, seed=5)
-    assert [m.test_loss for m in a.history] == [m.test_loss for m in b.history]
+    assert [m.val_loss for m in a.history] == [m.val_loss for m in b.history]
     for key, value in a.best_state.items():
         assert torch.equal(value, b.best_state[key])
 
@@ -84,7 +84,7 @@ def test_a_folder_too_big_to_preload_streams_through_dataloader_workers(tmp_path
     trainer = Trainer(DIGITS, TrainConfig(dataset="folder", epochs=4, batch_size=32, lr=3e-3), files)
     assert not isinstance(trainer.train_images, torch.Tensor)  # batches come from disk
     list(trainer.run())
-    losses = [m.test_loss for m in trainer.history]
+    losses = [m.val_loss for m in trainer.history]
     assert losses[-1] < losses[0]
     ckpt = load_checkpoint(trainer.save(tmp_path / "streamed"))
     assert ckpt.codes is not None and ckpt.codes.mu.shape == (240, 2)

@@ -47,8 +47,9 @@ def codes_traces(
         index = np.flatnonzero(labels == label).astype(np.int32)
         name = label_name(int(label), names)
         extra = (
-            {"customdata": index[:, None], "hovertemplate": f"<b>{name}</b> · #%{{customdata[0]}}<extra></extra>"}
-            if hover else {"hoverinfo": "skip"}
+            # "none": plotly reports the hover but draws no label of its own; the map's component
+            # floats the point's image with its name, one label at a time
+            {"customdata": index[:, None], "hoverinfo": "none"} if hover else {"hoverinfo": "skip"}
         )
         traces.append(scatter(
             x=xy[index, 0], y=xy[index, 1], mode="markers", name=name,
@@ -80,13 +81,16 @@ def codes_map_figure(
     by ui.components' map_events (plotly's own are off); else faint, a background for what
     is drawn on top."""
     n = len(projection.embedding)
-    size, opacity = (4 if n > 3000 else 6, 0.75) if hover else (3, 0.35)
+    size, opacity = (4 if n > 3000 else 6, 0.75) if hover else (3, 0.6)  # faint, but each label's own colour
     fig = go.Figure(codes_traces(projection.embedding, labels, names, size=size, opacity=opacity, hover=hover))
     titles = axis_titles(projection)
     fig.update_layout(
-        height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"itemsizing": "constant"},
-        xaxis={"title": titles[0], "constrain": "domain", "zeroline": False},
-        yaxis={"title": titles[1], "constrain": "domain", "zeroline": False, "scaleanchor": "x", "scaleratio": 1},
+        # the legend above the map and "range", not "domain": equal axes that widen their range to
+        # fill the column, instead of a plot shrunk to a square with empty bands beside it
+        height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        legend={"itemsizing": "constant", "orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+        xaxis={"title": titles[0], "constrain": "range", "zeroline": False},
+        yaxis={"title": titles[1], "constrain": "range", "zeroline": False, "scaleanchor": "x", "scaleratio": 1},
     )
     if hover:
         x0, x1, y0, y1 = map_bounds(projection.embedding)
@@ -95,58 +99,56 @@ def codes_map_figure(
 
 
 def latent_bars(z: np.ndarray) -> str:
-    """z as an inline SVG bar chart: a bar per dimension, its value printed at the bar's end
-    (up to 16 dimensions) and in its tooltip.
+    """z as an inline SVG of horizontal bars, one row per dimension: its name on the left,
+    the bar from zero, its value on the right (and in its tooltip). Rows keep every label
+    readable at any number of dimensions, where upright bars overlapped theirs from 16 on.
 
     Plain SVG, not a plotly figure: it is redrawn on every click, and a new plotly figure
-    kept the browser busy before the decoded image could paint (docs/design-decisions.md)."""
+    kept the browser busy before the decoded image could paint (docs/design-decisions.md). Text
+    takes the page's own colour (currentColor), so it reads on a light and on a dark theme."""
     z = np.asarray(z, dtype=float).ravel()
-    width, height, left, bottom, top = 400, 170, 30, 20, 14
+    width, row, left, right, top = 400, 15, 44, 48, 16
     limit = max(3.0, float(np.ceil(np.abs(z).max()))) if len(z) else 3.0
-    mid = top + (height - top - bottom) / 2
-    scale = (height - top - bottom) / 2 / limit
-    slot = (width - left) / max(len(z), 1)
-    every = max(1, int(np.ceil(len(z) / 16)))  # dimension labels that fit
+    centre = left + (width - left - right) / 2
+    scale = (width - left - right) / 2 / limit
+    height = top + row * len(z) + 4
     parts = [
         f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="the latent point z" '
-        'style="font: 12px sans-serif; max-height: 220px">',
-        *(f'<text x="{left - 4}" y="{mid - v * scale + 4:.1f}" text-anchor="end" fill="#666">{v:g}</text>'
-          for v in (limit, 0.0, -limit)),
-        f'<line x1="{left}" x2="{width}" y1="{mid}" y2="{mid}" stroke="#999"/>',
+        f'style="font: 11px sans-serif; max-width: 520px; fill: currentColor">',
+        *(f'<text x="{centre + v * scale:.1f}" y="11" text-anchor="middle" opacity="0.6">{v:g}</text>'
+          for v in (-limit, 0.0, limit)),
+        f'<line x1="{centre}" x2="{centre}" y1="{top - 2}" y2="{height}" stroke="currentColor" opacity="0.4"/>',
     ]
     for i, v in enumerate(z):
-        end = mid - v * scale
-        y0, y1 = sorted((mid, end))
+        y = top + i * row
+        x0, x1 = sorted((centre, centre + v * scale))
         colour = "#4c78a8" if v >= 0 else "#e45756"
-        x, centre = left + i * slot, left + (i + 0.5) * slot
-        parts.append(f'<rect x="{x + slot * 0.15:.1f}" y="{y0:.1f}" width="{slot * 0.7:.1f}" '
-                     f'height="{max(y1 - y0, 0.5):.1f}" fill="{colour}"><title>z[{i}] = {v:.3f}</title></rect>')
-        if len(z) <= 16:
-            label_y = end - 3 if v >= 0 else end + 10
-            parts.append(f'<text x="{centre:.1f}" y="{label_y:.1f}" text-anchor="middle" fill="#333" '
-                         f'style="font-size: 9px">{v:.2f}</text>')
-        if i % every == 0:
-            name = f"z[{i}]" if len(z) <= 8 else str(i)
-            parts.append(f'<text x="{centre:.1f}" y="{height - 5}" text-anchor="middle" fill="#444">{name}</text>')
+        parts.append(
+            f'<text x="{left - 4}" y="{y + 11}" text-anchor="end">z[{i}]</text>'
+            f'<rect x="{x0:.1f}" y="{y + 2}" width="{max(x1 - x0, 0.5):.1f}" height="{row - 4}" fill="{colour}">'
+            f'<title>z[{i}] = {v:.3f}</title></rect>'
+            f'<text x="{width - 2}" y="{y + 11}" text-anchor="end">{v:.2f}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
 
-def placement_traces(placed: MapPlacement, name: str) -> list[go.Scatter]:
+def placement_traces(placed: MapPlacement, name: str, ink: str = "black") -> list[go.Scatter]:
     """q(z|x) of one encoded image on a map: its samples, its 2σ ellipse (when the map has
-    one) and its mu, in black over the coloured codes."""
+    one) and its mu, in `ink` (the page's text colour: black, or white on a dark theme) over
+    the coloured codes."""
     traces = [go.Scatter(
         x=placed.cloud[:, 0], y=placed.cloud[:, 1], mode="markers", name="z ~ q(z|x)",
-        marker={"size": 6, "color": "black", "symbol": "circle-open"}, hoverinfo="skip",
+        marker={"size": 6, "color": ink, "symbol": "circle-open"}, hoverinfo="skip",
     )]
     if placed.outline is not None:
         traces.append(go.Scatter(
             x=placed.outline[:, 0], y=placed.outline[:, 1], mode="lines", name="q(z|x), 2σ",
-            line={"color": "black", "width": 2}, hoverinfo="skip",
+            line={"color": ink, "width": 2}, hoverinfo="skip",
         ))
     traces.append(go.Scatter(
         x=[placed.point[0]], y=[placed.point[1]], mode="markers", name=f"mu of {name}", hoverinfo="skip",
-        marker={"symbol": "x", "size": 14, "color": "black", "line": {"width": 1, "color": "white"}},
+        marker={"symbol": "x", "size": 14, "color": ink, "line": {"width": 1, "color": "black" if ink == "white" else "white"}},
     ))
     return traces
 
@@ -164,13 +166,18 @@ def posterior_bars(mu: np.ndarray, sigma: np.ndarray) -> go.Figure:
     return fig
 
 
-def loss_figure(title: str, train_x: list[float], train_y: list[float],
-                test_x: list[int], test_y: list[float]) -> go.Figure:
-    """A training curve: train per step, test per epoch (marked while few enough to stay legible)."""
+def loss_figure(title: str, train_x: list[float], train_y: list[float], val_x: list[int], val_y: list[float],
+                dashed: tuple[str, list[float], list[float]] | None = None) -> go.Figure:
+    """A training curve: train per step, validation per epoch (marked while few enough to stay
+    legible); `dashed` = (name, train values, validation values) adds a second quantity."""
     fig = go.Figure()
+    val_mode = "lines+markers" if len(val_x) <= MARKED_EPOCHS else "lines"
     fig.add_scatter(x=train_x, y=train_y, mode="lines", name="train")
-    test_mode = "lines+markers" if len(test_x) <= MARKED_EPOCHS else "lines"
-    fig.add_scatter(x=test_x, y=test_y, mode=test_mode, name="test")
+    fig.add_scatter(x=val_x, y=val_y, mode=val_mode, name="validation")
+    if dashed is not None:
+        name, train_extra, val_extra = dashed
+        fig.add_scatter(x=train_x, y=train_extra, mode="lines", name=f"train {name}", line={"dash": "dash"})
+        fig.add_scatter(x=val_x, y=val_extra, mode=val_mode, name=f"validation {name}", line={"dash": "dash"})
     fig.update_layout(
         title=title, height=260, margin={"l": 10, "r": 10, "t": 40, "b": 10},
         xaxis_title="epoch", yaxis_title="nats per image", legend={"orientation": "h", "y": -0.3},

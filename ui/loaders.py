@@ -16,9 +16,12 @@ from vae_core.inference import encode_images
 from vae_core.jobs import JobRegistry
 from vae_core.map_cache import MapCache
 from vae_core.map_job import ProjectionJob
-from vae_core.posterior import Evidence, Extent, GridPosterior, evidence, grid_posterior, posterior_moments, window_around
+from vae_core.novelty import NoveltyThreshold, novelty_threshold
+from vae_core.posterior import Evidence, GridPosterior, evidence, grid_posterior
 from vae_core.projection import Method, Projection
 from vae_core.reparam import RunningKL, mc_kl_running
+
+EVIDENCE_SAMPLES = 1000  # draws of z ~ q behind the panel's ELBO and IWAE estimate
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_DIR = REPO / "checkpoints"
@@ -110,6 +113,18 @@ def model_codes(ckpt: Checkpoint) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return _codes(*model_id(ckpt))
 
 
+@st.cache_data(show_spinner="Measuring how well the model rebuilds its data…", max_entries=8)
+def _novelty(path: str, mtime_ns: int) -> NoveltyThreshold | None:
+    ckpt = load_model(path)
+    data = model_dataset(ckpt)
+    return None if data is None else novelty_threshold(ckpt.model, data.images)
+
+
+def model_novelty(ckpt: Checkpoint) -> NoveltyThreshold | None:
+    """The data's 99th percentile of reconstruction error, once per model; None without its data."""
+    return _novelty(*model_id(ckpt))
+
+
 def class_names(ckpt: Checkpoint, labels: np.ndarray) -> tuple[str, ...]:
     """The model's class names; when it stores none, the data set's, else the label numbers."""
     names = ckpt.metadata.get("class_names")
@@ -161,20 +176,20 @@ def mc_kl(mu: np.ndarray, sigma: np.ndarray, n_max: int, seed: int) -> RunningKL
     return mc_kl_running(mu, sigma, n_max, seed)
 
 
-@st.cache_data(max_entries=32, show_spinner="Evaluating the decoder on the grid…")
+@st.cache_data(max_entries=32, show_spinner="Evaluating the decoder…")
 def _bayes(
-    path: str, mtime_ns: int, image: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray, grid_n: int, around_q: bool,
-) -> tuple[GridPosterior, tuple[np.ndarray, np.ndarray], Evidence]:
+    path: str, mtime_ns: int, image: np.ndarray, mu: np.ndarray, log_var: np.ndarray,
+) -> tuple[GridPosterior | None, Evidence]:
     model = load_model(path).model
     x = torch.as_tensor(image, dtype=torch.float32).reshape(1, *model.config.image_shape)
-    extent: Extent = window_around(mu2, sigma2) if around_q else (-4.0, 4.0, -4.0, 4.0)
-    grid = grid_posterior(model, x, grid_n, extent)
-    return grid, posterior_moments(grid), evidence(model, x, 1000, seed=0)
+    grid = grid_posterior(model, x) if model.latent_dim == 2 else None
+    return grid, evidence(model, x, mu, log_var, grid=grid, n_samples=EVIDENCE_SAMPLES, seed=0)
 
 
 def bayes_numbers(
-    ckpt: Checkpoint, image: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray, grid_n: int, around_q: bool,
-) -> tuple[GridPosterior, tuple[np.ndarray, np.ndarray], Evidence]:
-    """A 2-D model's true posterior p(z|x) on a grid (around q(z|x) = N(mu2, sigma2²) or over
-    the prior's ±4), its moments and the evidence of image x; once per checkpoint and input."""
-    return _bayes(*model_id(ckpt), image, mu2, sigma2, grid_n, around_q)
+    ckpt: Checkpoint, image: np.ndarray, mu: np.ndarray, log_var: np.ndarray,
+) -> tuple[GridPosterior | None, Evidence]:
+    """The evidence of image x under q = N(mu, diag exp(log_var)) (the q the page shows, so one
+    q everywhere) and, for a 2-D model, its true posterior p(z|x) on the grid that finds it;
+    once per checkpoint and input."""
+    return _bayes(*model_id(ckpt), image, mu, log_var)

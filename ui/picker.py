@@ -7,14 +7,27 @@ from typing import Any
 import streamlit as st
 
 from vae_core import Checkpoint, CheckpointError
+from vae_core.evaluation import card_lines
+from vae_core.likelihoods import LEGACY_RECON
 
 from .loaders import DEFAULT_MODEL, available_models, load_model
 from .state import MODEL_KEY, SELECT_NEXT_KEY
+from .url_state import MODEL, first_visit, show_in_url
+
+
+def likelihood_name(recon: str) -> str:
+    """The decoder's p(x|z) by name, also for sidecars written before the likelihoods had names."""
+    return LEGACY_RECON.get(recon, recon)
 
 
 def model_label(meta: dict[str, Any], path: str) -> str:
-    m = meta["model"]
-    return f"{Path(path).stem} · {meta.get('dataset', '?')} · {m['arch']} · {m['latent_dim']}-d"
+    """What tells two models apart: data, architecture, latent size, beta and likelihood
+    (the stylesheet wraps it rather than cutting it off)."""
+    m, beta = meta["model"], (meta.get("train") or {}).get("beta")
+    return " · ".join([
+        Path(path).stem, str(meta.get("dataset", "?")), str(m["arch"]), f"{m['latent_dim']}-d",
+        f"β {beta:g}" if isinstance(beta, (int, float)) else "β ?", likelihood_name(str(m.get("recon", "?"))),
+    ])
 
 
 def model_picker() -> Checkpoint | None:
@@ -27,6 +40,10 @@ def model_picker() -> Checkpoint | None:
     pending = st.session_state.pop(SELECT_NEXT_KEY, None)
     if pending in models:
         st.session_state[MODEL_KEY] = pending
+    linked = first_visit("picker").get(MODEL)  # a reload or a shared link names its model
+    by_name = {Path(p).stem: p for p in paths}
+    if linked in by_name:
+        st.session_state[MODEL_KEY] = by_name[linked]
     if st.session_state.get(MODEL_KEY) not in models:
         default = next((p for p in paths if Path(p).stem == DEFAULT_MODEL), paths[0])
         st.session_state[MODEL_KEY] = default
@@ -38,21 +55,22 @@ def model_picker() -> Checkpoint | None:
     except (CheckpointError, OSError) as err:
         st.sidebar.error(f"This model cannot be loaded: {err}")
         return None
+    st.sidebar.caption(model_label(models[path], path))  # in full: the box's text field cannot wrap
+    show_in_url(model=Path(path).stem)
     _model_card(ckpt)
     return ckpt
 
 
 def _model_card(ckpt: Checkpoint) -> None:
     meta, cfg = ckpt.metadata, ckpt.config
-    final = meta.get("final") or {}
+    lines = [
+        f"**Data set**: {meta.get('dataset', '?')}",
+        f"**Architecture**: {cfg.arch}, hidden {cfg.hidden_dim}, image {cfg.image_shape[1]}×{cfg.image_shape[2]}",
+        f"**Latent dim**: {cfg.latent_dim} (z[0] … z[{cfg.latent_dim - 1}])",
+        f"**Epochs**: {meta.get('epochs_trained', '?')}",
+        f"**β** (weight of the KL term): {(meta.get('train') or {}).get('beta', '?')}",
+        *card_lines(meta, cfg),
+        f"**Trained on**: {meta.get('device', '?')}",
+    ]
     with st.sidebar.expander("Model card", expanded=False):
-        st.markdown(
-            f"- **Data set**: {meta.get('dataset', '?')}\n"
-            f"- **Architecture**: {cfg.arch}, hidden {cfg.hidden_dim}, image {cfg.image_shape[1]}×{cfg.image_shape[2]}\n"
-            f"- **Latent dim**: {cfg.latent_dim}\n"
-            f"- **Reconstruction**: {cfg.recon.upper()}\n"
-            f"- **Epochs**: {meta.get('epochs_trained', '?')} (best at {final.get('best_epoch', '?')})\n"
-            f"- **Test loss**: {final.get('test_loss', float('nan')):.2f} nats/image "
-            f"(recon {final.get('test_recon', float('nan')):.2f}, KL {final.get('test_kl', float('nan')):.2f})\n"
-            f"- **Trained on**: {meta.get('device', '?')}"
-        )
+        st.markdown("\n".join(f"- {line}" for line in lines))

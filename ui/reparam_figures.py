@@ -89,8 +89,8 @@ def figure_2d(cloud: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray, dims: tupl
                 for t in range(n + 1)],
         layout={
             "title": {"text": f"t = {labels[0]}: ε ~ N(0, I)"}, "height": 560,
-            "xaxis": {"range": [lo[0], hi[0]], "title": f"z{dims[0] + 1}"},
-            "yaxis": {"range": [lo[1], hi[1]], "title": f"z{dims[1] + 1}", "scaleanchor": "x"},
+            "xaxis": {"range": [lo[0], hi[0]], "title": f"z[{dims[0]}]"},
+            "yaxis": {"range": [lo[1], hi[1]], "title": f"z[{dims[1]}]", "scaleanchor": "x"},
         },
     )
     return animate(fig, labels)
@@ -122,7 +122,7 @@ def figure_bayes(grid: GridPosterior, mu2: np.ndarray, sigma2: np.ndarray, post_
     fig.add_scatter(x=[mu2[0]], y=[mu2[1]], mode="markers", name="encoder μ", marker={"color": "red", "size": 9})
     fig.add_scatter(x=[post_mean[0]], y=[post_mean[1]], mode="markers", name="posterior mean",
                     marker={"color": "cyan", "size": 10, "symbol": "diamond", "line": {"color": "black", "width": 1}})
-    fig.update_layout(height=560, xaxis_title="z1", yaxis={"title": "z2", "scaleanchor": "x"},
+    fig.update_layout(height=560, xaxis_title="z[0]", yaxis={"title": "z[1]", "scaleanchor": "x"},
                       legend={"orientation": "h", "y": -0.15})
     return fig
 
@@ -144,7 +144,7 @@ def kl_latex(mu: float, sigma: float, kl: float, sub: str = "") -> str:
 
 def figure_kl_bars(kl: np.ndarray) -> go.Figure:
     """The closed-form KL of each dimension."""
-    bars = go.Figure(go.Bar(x=[f"z{i + 1}" for i in range(len(kl))], y=kl))
+    bars = go.Figure(go.Bar(x=[f"z[{i}]" for i in range(len(kl))], y=kl))
     bars.update_layout(title=f"Closed-form KL per dimension (total {kl.sum():.4f} nats)", height=320,
                        xaxis_title="dimension", yaxis_title="nats")
     return bars

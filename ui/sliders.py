@@ -17,10 +17,14 @@ from vae_core.encoding import label_name
 from vae_core.inference import decode_latents
 from vae_core.latent_ops import sample_prior
 
-from .components import map_events, marker_data
+from .components import click_report, map_events, marker_data
+from .gallery import data_gallery
 from .images import crisp
+from .loaders import model_dataset
 from .small_map import SLIDER_LIMIT, Codes, SmallMap
-from .state import handed_point
+from .style import stacking
+from .state import EXPLORE, LatentPoint, arrived, handed_point
+from .url_state import POINT, first_visit, format_vector, parse_vector, show_in_url
 
 SLIDER_STEP = 0.05
 TOP_DIMS = 8  # sliders / traversal rows shown for large latent dims unless "show all"
@@ -58,6 +62,28 @@ def current_point(ckpt: Checkpoint) -> np.ndarray:
         st.session_state[Z_MODEL_KEY] = str(ckpt.path)
         set_point(np.zeros(d))
     return np.array(st.session_state[Z_KEY])
+
+
+def arrive(ckpt: Checkpoint) -> LatentPoint | None:
+    """Move the sliders to a point just sent here ("Send to Explore"), or, on the first visit
+    of a session, to the point the link names (?z=...). Returns the point sent, if any."""
+    d = ckpt.config.latent_dim
+    current_point(ckpt)  # the point belongs to this model from here on
+    linked = parse_vector(first_visit("explore").get(POINT), d, SLIDER_LIMIT)
+    sent = arrived(EXPLORE)
+    if sent is not None and sent.latent_dim == d:
+        set_point(sent.z)
+        return sent
+    if linked is not None:
+        set_point(linked)
+    return None
+
+
+def _map_clicked(small_map: SmallMap) -> None:
+    """A click on the small map: its spot, taken back to latent space, is the new point."""
+    report = click_report(st.session_state[MARKER_KEY])
+    if report is not None:
+        set_point(small_map.projection.to_latent(np.array(report[:2])))
 
 
 def _sample(d: int) -> None:
@@ -104,6 +130,13 @@ def slider_controls(ckpt: Checkpoint, codes: Codes | None) -> np.ndarray:
     """The start buttons and, for large latents, the "show all" toggle; returns the dims
     that get a slider. Outside the fragment: a click here may rerun the whole page."""
     _start_buttons(ckpt, codes)
+    if codes is not None:
+        with st.expander("Start from an image chosen by looking"):
+            data = model_dataset(ckpt)
+            images_of = (lambda i: data.images[i, 0].numpy()) if data is not None and len(data) == len(codes.mu) else (
+                lambda i: decode_latents(ckpt.model, codes.mu[i]))
+            data_gallery("start_gallery", images_of, codes.labels, codes.class_names, None,
+                         on_pick=lambda i: set_point(codes.mu[i]))
     d = ckpt.config.latent_dim
     if d <= TOP_DIMS:
         return np.arange(d)
@@ -119,12 +152,13 @@ def sliders_tab(ckpt: Checkpoint, codes: Codes | None, small_map: SmallMap | Non
     """The slider panel and, beside it, the small map: drawn here, once per full run, so a
     slider move never re-sends it."""
     dims = slider_controls(ckpt, codes)
-    panel, right = st.columns([3.3, 1.7])
+    panel, right = stacking("explore-sliders").columns([3.3, 1.7])
     if small_map is not None:
         with right:
             st.plotly_chart(small_map.marker_figure(), key=MAP_KEY, config={"displayModeBar": False})
             pca = small_map.projection.method == "pca"
-            st.caption("The current point among the data's codes" + (" (PCA plane)." if pca else "."))
+            st.caption("The current point among the data's codes" + (" (PCA plane)" if pca else "")
+                       + ". Click the map to move the sliders there.")
     with panel:
         slider_panel(ckpt, dims, small_map)
 
@@ -144,13 +178,15 @@ def slider_panel(ckpt: Checkpoint, dims: np.ndarray, small_map: SmallMap | None)
             st.session_state[key] = float(z[dim])
         z[dim] = st.session_state[key]
     st.session_state[Z_KEY] = [float(v) for v in z]
+    show_in_url(**{POINT: format_vector(z)})
     left, middle = st.columns([2, 1.3])
     middle.image(decoded_png_array(ckpt.model, z), caption="decode(z)", width=IMAGE_PX, output_format="PNG")
     if small_map is not None:
         x, y = (float(v) for v in small_map.xy(z)[0])
         x0, x1, y0, y1 = small_map.bounds()
         with middle:
-            map_events(key=MARKER_KEY, data=marker_data(MAP_KEY, (x, y)), height=0)
+            map_events(key=MARKER_KEY, data=marker_data(MAP_KEY, (x, y), role="click"), height=0,
+                       on_click_change=lambda: _map_clicked(small_map))
             if not (x0 <= x <= x1 and y0 <= y <= y1):
                 st.caption("The current point lies off the small map, beyond the data's codes.")
     with left:

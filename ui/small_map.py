@@ -45,7 +45,7 @@ def map_background(mu: np.ndarray, labels: np.ndarray, n_classes: int, projectio
     return {
         "type": "scattergl", "x": xy[:, 0], "y": xy[:, 1], "mode": "markers", "hoverinfo": "skip",
         "showlegend": False,
-        "marker": {"size": 3, "opacity": 0.35, "color": label_colours(labels[keep], n_classes)},
+        "marker": {"size": 3, "opacity": 0.6, "color": label_colours(labels[keep], n_classes)},
     }
 
 

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlparse
 
 import numpy as np
 import streamlit as st
@@ -16,6 +17,10 @@ CHECKPOINT_KEY = "_checkpoint"  # the Checkpoint app.py's picker loaded for this
 MODEL_KEY = "model_path"  # selectbox key: the chosen checkpoint's weights path (str)
 SELECT_NEXT_KEY = "select_model_next"  # str: a weights path the picker selects on its next draw
 HANDOFF_KEY = "latent_point"  # LatentPoint: the point one page hands to the others
+ARRIVAL_KEY = "_handoff_arrival"  # str: the page a point was just sent to; it selects the point on arrival
+EXPLORE = "pages/explore.py"
+REPARAMETERIZATION = "pages/reparameterization.py"
+PAGE_PARAM = "page"  # a deep link's page, carried through app.py on a freshly started server
 T = TypeVar("T")
 
 
@@ -62,6 +67,21 @@ def handed_point() -> LatentPoint | None:
     return st.session_state.get(HANDOFF_KEY)
 
 
+def send_to(page: str, z: np.ndarray, source: str, **encoded: np.ndarray | None) -> None:
+    """Hand the point over and open `page` (EXPLORE or REPARAMETERIZATION), which starts from it."""
+    hand_over(z, source, **encoded)
+    st.session_state[ARRIVAL_KEY] = page
+    st.switch_page(page)
+
+
+def arrived(page: str) -> LatentPoint | None:
+    """The point just sent to `page`, on that page's first run after the send; else None."""
+    if st.session_state.get(ARRIVAL_KEY) != page:
+        return None
+    del st.session_state[ARRIVAL_KEY]
+    return handed_point()
+
+
 def select_model_next_run(path: str | Path) -> None:
     """Have the picker choose `path` on the next run: it is drawn before the page, so a page
     cannot change its value in the same run (call st.rerun() after this)."""
@@ -73,11 +93,12 @@ def current_model() -> Checkpoint | None:
 
     On a freshly started server, Streamlit (1.67) serves a deep link such as /explore in its
     legacy `pages/` mode, running the page alone before any run of app.py has called
-    st.navigation; such a run has no picker, so it is sent through app.py first
-    (tests/e2e/test_home.py fails without this).
+    st.navigation; such a run has no picker, so it is sent through app.py first, which opens
+    the linked page with its query string (tests/e2e/test_home.py fails without this).
     """
-    if CHECKPOINT_KEY not in st.session_state:
-        st.switch_page("app.py")
+    if CHECKPOINT_KEY not in st.session_state:  # the page and its query string go along
+        page = urlparse(st.context.url or "").path.strip("/").rsplit("/", 1)[-1]
+        st.switch_page("app.py", query_params={**st.query_params.to_dict(), PAGE_PARAM: page})
     return st.session_state[CHECKPOINT_KEY]
 
 

@@ -9,10 +9,11 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from .likelihoods import LEGACY_RECON, LIKELIHOODS, SIGMA_MODES
+
 ARCHITECTURES = ("mlp", "conv")
 CONV_CHANNELS = (1, 3)  # grayscale or RGB
 CONV_SIDES = (28, 32, 64)  # square images the conv model halves down to 7x7 or 4x4
-RECONSTRUCTIONS = ("bce", "mse")
 DATASETS = ("digits", "mnist", "fashion-mnist", "idx", "folder", "shapes")
 
 T = TypeVar("T")
@@ -33,13 +34,24 @@ class ModelConfig:
     image_shape: tuple[int, int, int] = (1, 8, 8)  # (C, H, W)
     latent_dim: int = 2
     hidden_dim: int = 128  # MLP width; the conv model scales its channels from it
-    recon: str = "bce"  # decoder likelihood: Bernoulli (bce) or Gaussian (mse)
+    recon: str = "bernoulli"  # decoder likelihood p(x|z), one of likelihoods.LIKELIHOODS
+    sigma: str = "global"  # Gaussian only: sigma learned "global" or per "pixel", or "fixed" at fixed_sigma
+    fixed_sigma: float = 0.1
+    binarize: bool = False  # the model sees pixels thresholded at 1/2 (binarised data)
 
     def __post_init__(self) -> None:
+        if self.recon == "mse":  # the old unit-variance Gaussian, now with its constant
+            object.__setattr__(self, "sigma", "fixed")
+            object.__setattr__(self, "fixed_sigma", 1.0)
+        object.__setattr__(self, "recon", LEGACY_RECON.get(self.recon, self.recon))
         if self.arch not in ARCHITECTURES:
             raise ValueError(f"arch must be one of {ARCHITECTURES}, got {self.arch!r}")
-        if self.recon not in RECONSTRUCTIONS:
-            raise ValueError(f"recon must be one of {RECONSTRUCTIONS}, got {self.recon!r}")
+        if self.recon not in LIKELIHOODS:
+            raise ValueError(f"recon must be one of {LIKELIHOODS}, got {self.recon!r}")
+        if self.sigma not in SIGMA_MODES or not 0.0 < self.fixed_sigma <= 10.0:
+            raise ValueError(f"sigma must be one of {SIGMA_MODES} and fixed_sigma in (0, 10]")
+        if not isinstance(self.binarize, bool):
+            raise ValueError("binarize must be true or false")
         if not 2 <= self.latent_dim <= 64:
             raise ValueError(f"latent_dim must be between 2 and 64, got {self.latent_dim}")
         if len(self.image_shape) != 3 or min(self.image_shape) < 1:
@@ -70,7 +82,8 @@ class TrainConfig:
     batch_size: int = 128
     lr: float = 1e-3
     beta: float = 1.0  # weight of the KL term (beta-VAE); 1 is the plain ELBO
-    test_fraction: float = 0.2
+    test_fraction: float = 0.2  # held out for the reported figures only, never for choosing
+    val_fraction: float = 0.1  # of the training part: chooses the best epoch
     seed: int = 0
     device: str | None = None  # None: cuda > mps > cpu
 
@@ -79,10 +92,10 @@ class TrainConfig:
             raise ValueError(f"dataset must be one of {DATASETS}, got {self.dataset!r}")
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.beta < 0:
             raise ValueError("epochs and batch_size must be >= 1, lr > 0 and beta >= 0")
-        if self.dataset_size is not None and self.dataset_size < 2:
-            raise ValueError("dataset_size must be at least 2 (one train and one test image)")
-        if not 0.0 < self.test_fraction < 1.0:
-            raise ValueError("test_fraction must be between 0 and 1")
+        if self.dataset_size is not None and self.dataset_size < 3:
+            raise ValueError("dataset_size must be at least 3 (one train, one validation and one test image)")
+        if not (0.0 < self.test_fraction < 1.0 and 0.0 < self.val_fraction < 1.0):
+            raise ValueError("test_fraction and val_fraction must be between 0 and 1")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -87,7 +87,7 @@ def from_pytorch_examples(state: Mapping[str, Tensor]) -> VAE:
     if not shapes_ok:
         raise ConversionError("its layer shapes do not chain as fc1 -> fc21/fc22 -> fc3 -> fc4 over square images")
     try:
-        config = ModelConfig(arch="mlp", image_shape=(1, side, side), latent_dim=latent, hidden_dim=hidden, recon="bce")
+        config = ModelConfig(arch="mlp", image_shape=(1, side, side), latent_dim=latent, hidden_dim=hidden, recon="bernoulli")
     except ValueError as err:
         raise ConversionError(f"this model cannot be explored here: {err}") from None
     ours = {f"{_LAYERS[layer]}.{part}": state[f"{layer}.{part}"] for layer in _LAYERS for part in ("weight", "bias")}

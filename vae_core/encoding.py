@@ -20,7 +20,8 @@ from scipy.spatial.distance import cdist
 
 from .images import BatchItem, PhotoSteps, PreprocessSteps, preprocess_many, to_tensor
 from .inference import encode_images, to_display
-from .losses import kl_per_dim, reconstruction_loss
+from .likelihoods import mean_image
+from .losses import kl_per_dim
 from .models import VAE
 from .projection import LinearProjection, Projection
 
@@ -34,7 +35,7 @@ class BatchEncoding:
     recon: np.ndarray  # (N, H, W) or (N, H, W, 3) in [0, 1], decoded from mu
     kl_dims: np.ndarray  # (N, D) KL of each dimension in nats: which dimensions carry information
     kl: np.ndarray  # (N,) KL(q(z|x) || N(0, I)) in nats, the sum over dimensions
-    recon_error: np.ndarray  # (N,) -log p(x | z = mu) in nats (the model's BCE or MSE)
+    recon_error: np.ndarray  # (N,) -log p(x | z = mu) in nats of the model's likelihood
 
     def __post_init__(self) -> None:
         for field in fields(self):
@@ -60,10 +61,10 @@ def encode_batch(model: VAE, images: torch.Tensor) -> BatchEncoding:
     return BatchEncoding(
         mu=mu,
         log_var=log_var,
-        recon=to_display(torch.sigmoid(logits)),
+        recon=to_display(mean_image(logits, model.config.recon)),
         kl_dims=kl_dims.numpy(),
         kl=kl_dims.sum(dim=1).numpy(),  # = kl_closed_form
-        recon_error=reconstruction_loss(logits, x, model.config.recon).cpu().numpy(),
+        recon_error=model.neg_log_likelihood(logits, x).cpu().numpy(),
     )
 
 

@@ -186,11 +186,10 @@ class TrainingJob:
 
     @staticmethod
     def _keep_current_if_better(trainer: Trainer) -> None:
-        """A stop mid-epoch must not lose the steps since the last test: keep them if they test better."""
-        cfg = trainer.train_config
-        test = evaluate(trainer.model, trainer.test_images, cfg.beta, trainer.model_config.recon)
-        if test["loss"] < trainer.best_test_loss:
-            trainer.best_test_loss = test["loss"]
+        """A stop mid-epoch must not lose the steps since the last validation: keep them if they do better there."""
+        val = evaluate(trainer.model, trainer.val_images, trainer.train_config.beta)
+        if val["loss"] < trainer.best_val_loss:
+            trainer.best_val_loss = val["loss"]
             trainer.best_state = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
 
     def _fail(self, message: str) -> None:
@@ -242,7 +241,7 @@ class TrainingJob:
         return Progress(last.step / last.total_steps, eta, last.images_per_s, last.epoch, epochs)
 
     def latest_reconstructions(self, n: int = 8) -> np.ndarray | None:
-        """(2, n, H, W) floats in [0, 1]: the same first n test images and their reconstructions
+        """(2, n, H, W) floats in [0, 1]: the same first n validation images and their reconstructions
         (decoded from mu) by the current weights; None until the data is loaded.
 
         The weights are copied under the lock, so the copy never sees a half-applied step.
@@ -253,7 +252,7 @@ class TrainingJob:
                 return None
             model = build_model(trainer.model_config)
             model.load_state_dict(trainer.model.state_dict())
-            images = trainer.test_images[:n].cpu()
+            images = model.observe(trainer.val_images[:n].cpu())
         mu, _ = encode_images(model.eval(), images)
         return np.stack([images[:, 0].numpy(), decode_latents(model, mu)])
 
@@ -268,7 +267,7 @@ class TrainingJob:
         if not overwrite and any(p.exists() for p in checkpoint_paths(path)):
             raise FileExistsError(f"A checkpoint named {stem!r} already exists.")
         with self._lock:
-            if self._trainer is None or not math.isfinite(self._trainer.best_test_loss):
+            if self._trainer is None or not math.isfinite(self._trainer.best_val_loss):
                 raise ValueError("There is no model to save yet: let the training run for a moment first.")
             return self._trainer.save(path)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy.stats import norm
+from scipy.stats import chi2, norm
 
 from .losses import kl_per_dim
 
@@ -45,6 +45,18 @@ def slerp(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
     path = direction * ((1.0 - t) * norm_a + t * norm_b)
     path[0], path[-1] = a, b  # exact ends, free of rounding
     return path
+
+
+def lerp_midpoint_percentile(d: int) -> float:
+    """Where the straight path's midpoint between two draws from N(0, I_d) sits among the prior's
+    radii: the median over pairs of P(|z| < |midpoint|), in [0, 1].
+
+    The midpoint (a + b) / 2 is N(0, I / 2), so |mid|^2 is chi2_d / 2 and the median is
+    F_chi2_d(median(chi2_d) / 2): 0.29 for d = 2 (no thin shell: the middle is not improbable),
+    0.11 for d = 8, 0.04 for d = 16 (the segment cuts through the empty middle; slerp keeps
+    the norm, near the 50th percentile).
+    """
+    return float(chi2.cdf(chi2.median(d) / 2.0, d))
 
 
 def traversal(z: np.ndarray, dim: int, values: np.ndarray) -> np.ndarray:

@@ -1,7 +1,8 @@
 """The VAE objective, term by term (Kingma & Welling 2014, Appendix B).
 
 loss = reconstruction + beta * KL, where reconstruction = -E_q[log p(x|z)] (one sample of
-z, summed over pixels) and KL(q(z|x) || p(z)) has the closed form
+z, summed over pixels, under the model's likelihood: vae_core.likelihoods) and
+KL(q(z|x) || p(z)) has the closed form
     KL = 1/2 * sum_i (mu_i^2 + sigma_i^2 - log sigma_i^2 - 1)
 for q = N(mu, diag sigma^2) and p = N(0, I). All per-image values are in nats.
 """
@@ -11,53 +12,12 @@ import math
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
+from .likelihoods import neg_log_likelihood as reconstruction_loss  # -log p(x|z) per image, (N,)
+from .models import VAE
+
 LOG_2PI = math.log(2.0 * math.pi)
-
-
-class _BCEWithLogitsCPU(torch.autograd.Function):
-    """Binary cross-entropy on logits, per element, for CPU tensors.
-
-    Same values and gradients as `F.binary_cross_entropy_with_logits` (to float rounding),
-    2.5x faster forward and backward on CPU, where torch's kernel spends its time in an
-    unvectorised log_sigmoid: a third of a training step's non-matmul time. Stable form:
-        bce(l, x) = max(l, 0) - l * x + log(1 + exp(-|l|)),  d/dl = sigmoid(l) - x.
-    log(1 + e) rather than log1p(e): for e in (0, 1] they differ by under 1e-7 nats.
-    """
-
-    @staticmethod
-    def forward(ctx: torch.autograd.function.FunctionCtx, logits: Tensor, target: Tensor) -> Tensor:
-        ctx.save_for_backward(logits, target)
-        softplus_neg_abs = logits.abs().neg_().exp_().add_(1.0).log_()
-        return torch.addcmul(logits.clamp_min(0.0), logits, target, value=-1.0).add_(softplus_neg_abs)
-
-    @staticmethod
-    def backward(ctx: torch.autograd.function.FunctionCtx, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
-        logits, target = ctx.saved_tensors
-        grad_logits = torch.sigmoid(logits).sub_(target).mul_(grad) if ctx.needs_input_grad[0] else None
-        grad_target = -logits * grad if ctx.needs_input_grad[1] else None
-        return grad_logits, grad_target
-
-
-def reconstruction_loss(recon_logits: Tensor, x: Tensor, kind: str = "bce") -> Tensor:
-    """-log p(x|z) per image, shape (N,).
-
-    "bce": Bernoulli decoder, binary cross-entropy on logits (stable; on CPU our faster kernel).
-    "mse": Gaussian decoder with unit variance up to constants: 1/2 * squared error.
-    """
-    n = x.shape[0]
-    if kind == "bce":
-        if recon_logits.device.type == "cpu" and recon_logits.shape == x.shape:
-            per_pixel = _BCEWithLogitsCPU.apply(recon_logits, x)
-        else:
-            per_pixel = F.binary_cross_entropy_with_logits(recon_logits, x, reduction="none")
-    elif kind == "mse":
-        per_pixel = 0.5 * (torch.sigmoid(recon_logits) - x) ** 2
-    else:
-        raise ValueError(f"unknown reconstruction kind {kind!r}")
-    return per_pixel.reshape(n, -1).sum(dim=1)
 
 
 def kl_per_dim(mu: Tensor, log_var: Tensor) -> Tensor:
@@ -101,41 +61,66 @@ def kl_monte_carlo(
     return MonteCarloKL(mean=samples.mean(dim=0), stderr=stderr, samples=samples)
 
 
-def loss_parts(
-    recon_logits: Tensor, x: Tensor, mu: Tensor, log_var: Tensor, beta: float = 1.0, kind: str = "bce"
-) -> dict[str, Tensor]:
-    """Named parts of the batch loss, each summed over the batch.
+def loss_parts(nll: Tensor, mu: Tensor, log_var: Tensor, beta: float = 1.0) -> dict[str, Tensor]:
+    """Named parts of the batch loss, each summed over the batch; `nll` is -log p(x|z) per image.
 
-    `loss` = recon + beta * kl is what is minimised; with beta = 1 it is the negative ELBO.
+    `loss` = recon + beta * kl is what is minimised; the negative ELBO is recon + kl, the same
+    only when beta = 1.
     """
-    recon = reconstruction_loss(recon_logits, x, kind).sum()
+    recon = nll.sum()
     kl = kl_closed_form(mu, log_var).sum()
     return {"loss": recon + beta * kl, "recon": recon, "kl": kl}
 
 
-def elbo(model: torch.nn.Module, x: Tensor, kind: str = "bce", eps: Tensor | None = None) -> Tensor:
-    """ELBO per image, shape (N,): E_q[log p(x|z)] - KL(q || p), one sample of z."""
+Q = tuple[Tensor, Tensor]  # (mu, log_var) of a q(z|x), (N, D) or (1, D)
+
+
+def elbo(model: VAE, x: Tensor, eps: Tensor | None = None) -> Tensor:
+    """ELBO per image, shape (N,): log p(x|z) - KL(q || p) for one sample z = mu + sigma * eps,
+    an unbiased estimate of E_q[log p(x|z)] - KL."""
     recon_logits, mu, log_var = model(x, eps)
-    return -(reconstruction_loss(recon_logits, x, kind) + kl_closed_form(mu, log_var))
+    return -(model.neg_log_likelihood(recon_logits, x) + kl_closed_form(mu, log_var))
+
+
+@dataclass(frozen=True)
+class ImportanceEstimate:
+    """IWAE log p(x) per image (Burda et al. 2016) with what says how far to trust it, and the
+    ELBO from the same K draws of z ~ q(z|x)."""
+
+    log_px: Tensor  # (N,) log (1/K sum_k w_k): a lower bound in expectation, tight as K grows
+    stderr: Tensor  # (N,) delta-method standard error, sqrt(1/ESS - 1/K)
+    ess: Tensor  # (N,) effective sample size of the weights, (sum w)^2 / sum w^2, in [1, K]
+    elbo: Tensor  # (N,) mean over the K draws of log p(x|z_k) - KL(q || p)
+    elbo_stderr: Tensor  # (N,) its Monte Carlo standard error
+    n_samples: int  # K
+
+    def heavy_tailed(self) -> Tensor:
+        """(N,) bool: so few effective samples that the estimate and its error bar are unreliable
+        (the weights' variance may be infinite when p(z|x) is wider than q)."""
+        return self.ess < max(10.0, 0.01 * self.n_samples)
 
 
 @torch.no_grad()
 def importance_log_px(
-    model: torch.nn.Module, x: Tensor, n_samples: int = 256, kind: str = "bce",
-    generator: torch.Generator | None = None,
-) -> Tensor:
-    """Importance-sampled log p(x) per image, shape (N,) (Burda et al. 2016, IWAE bound).
+    model: VAE, x: Tensor, n_samples: int = 256, generator: torch.Generator | None = None, q: Q | None = None,
+) -> ImportanceEstimate:
+    """log p(x) ~= logsumexp_k [log p(x|z_k) + log p(z_k) - log q(z_k|x)] - log K, z_k ~ q(z|x).
 
-    log p(x) ~= logsumexp_k [log p(x|z_k) + log p(z_k) - log q(z_k|x)] - log K, z_k ~ q(z|x).
-    It is a tighter lower bound than the ELBO and tends to log p(x) as K grows, so
-    log p(x) - ELBO estimates the gap KL(q(z|x) || p(z|x)).
+    All K * N decoder calls run as one batch: chunk large N in the caller. q is the
+    encoder's q(z|x) unless given.
     """
-    mu, log_var = model.encode(x)  # (N, D)
+    mu, log_var = model.encode(x) if q is None else q  # (N, D)
     eps = torch.randn((n_samples, *mu.shape), generator=generator, dtype=mu.dtype, device=mu.device)
     z = mu + torch.exp(0.5 * log_var) * eps  # (K, N, D)
     logits = model.decode_logits(z.reshape(-1, mu.shape[1]))  # (K*N, C, H, W)
     x_rep = x.unsqueeze(0).expand(n_samples, *x.shape).reshape(logits.shape)
-    log_px_z = -reconstruction_loss(logits, x_rep, kind).view(n_samples, -1)  # (K, N)
+    log_px_z = -model.neg_log_likelihood(logits, x_rep).view(n_samples, -1).double()  # (K, N)
     zeros = torch.zeros_like(mu)
-    log_w = log_px_z + log_normal(z, zeros, zeros) - log_normal(z, mu, log_var)
-    return torch.logsumexp(log_w, dim=0) - math.log(n_samples)
+    log_w = log_px_z + (log_normal(z, zeros, zeros) - log_normal(z, mu, log_var)).double()
+    log_sum = torch.logsumexp(log_w, dim=0)
+    ess = torch.exp(2 * log_sum - torch.logsumexp(2 * log_w, dim=0))
+    elbo_draws = log_px_z - kl_closed_form(mu, log_var).double()
+    return ImportanceEstimate(
+        log_px=log_sum - math.log(n_samples), stderr=(1.0 / ess - 1.0 / n_samples).clamp_min(0.0).sqrt(), ess=ess,
+        elbo=elbo_draws.mean(dim=0), elbo_stderr=elbo_draws.std(dim=0) / math.sqrt(n_samples), n_samples=n_samples,
+    )

@@ -2,9 +2,9 @@
 
 Interface (Kingma & Welling 2014): `encode(x) -> (mu, log_var)` where the encoder's second
 head is the log *variance* log sigma^2; `reparameterize` draws z = mu + sigma * eps with
-sigma = exp(log_var / 2); `decode(z)` returns an image in [0, 1]. `forward` returns
-decoder *logits*, so the Bernoulli loss can use the fused, numerically stable
-`binary_cross_entropy_with_logits`.
+sigma = exp(log_var / 2); `decode(z)` returns the image shown for z, the mean of p(x|z), in
+[0, 1]. `forward` returns decoder *logits*; `neg_log_likelihood` turns them into -log p(x|z)
+under the model's likelihood (vae_core.likelihoods), with its learned sigma if it has one.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from .config import ModelConfig
+from .likelihoods import SIGMA_MIN, mean_image, neg_log_likelihood
 
 
 class VAE(nn.Module):
@@ -27,14 +28,33 @@ class VAE(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
+        if config.recon == "gaussian" and config.sigma != "fixed":
+            shape = (1, 1, 1) if config.sigma == "global" else config.image_shape
+            self.log_sigma = nn.Parameter(torch.full(shape, math.log(0.1)))
 
     @property
     def latent_dim(self) -> int:
         return self.config.latent_dim
 
+    def observe(self, x: Tensor) -> Tensor:
+        """x as the likelihood sees it: thresholded at 1/2 for a binarised-data model."""
+        return (x > 0.5).to(x.dtype) if self.config.binarize else x
+
+    def decoder_log_sigma(self) -> Tensor | None:
+        """log sigma of a Gaussian decoder (learned ones floored at SIGMA_MIN); None otherwise."""
+        if self.config.recon != "gaussian":
+            return None
+        if self.config.sigma == "fixed":
+            return torch.tensor(math.log(self.config.fixed_sigma))
+        return self.log_sigma.clamp_min(math.log(SIGMA_MIN))
+
+    def neg_log_likelihood(self, logits: Tensor, x: Tensor) -> Tensor:
+        """-log p(x|z) per image (N,) in nats for decoder logits (N, C, H, W) and images x."""
+        return neg_log_likelihood(logits, self.observe(x), self.config.recon, self.decoder_log_sigma())
+
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """x (N, C, H, W) in [0, 1] -> mu (N, D), log_var (N, D)."""
-        mu, log_var = self.enc_stats(self.enc(x)).chunk(2, dim=1)
+        mu, log_var = self.enc_stats(self.enc(self.observe(x))).chunk(2, dim=1)
         return mu, log_var
 
     def decode_logits(self, z: Tensor) -> Tensor:
@@ -42,8 +62,8 @@ class VAE(nn.Module):
         return self.dec(z).view(-1, *self.config.image_shape)
 
     def decode(self, z: Tensor) -> Tensor:
-        """z (N, D) -> image (N, C, H, W) in [0, 1]."""
-        return torch.sigmoid(self.decode_logits(z))
+        """z (N, D) -> the mean of p(x|z), an image (N, C, H, W) in [0, 1]."""
+        return mean_image(self.decode_logits(z), self.config.recon)
 
     @staticmethod
     def reparameterize(mu: Tensor, log_var: Tensor, eps: Tensor | None = None) -> Tensor:

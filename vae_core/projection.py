@@ -100,8 +100,7 @@ class TSNEProjection(Projection):
 
     @cached_property
     def placer(self) -> MapPlacer:
-        """Places new codes against this fixed map (its k-d tree and repulsion field are built
-        on first use: ~0.1-0.4 s at 100k codes)."""
+        """Places new codes against this fixed map (its repulsion field is built on first use)."""
         return MapPlacer(self.codes, self.embedding)
 
     @property

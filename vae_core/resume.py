@@ -29,7 +29,7 @@ class TrainingState:
     optimizer: dict[str, Any]  # as torch.optim.Optimizer.state_dict() returns it
     best: dict[str, Tensor]
     rng: dict[str, Tensor]  # name -> torch.Generator state
-    info: dict[str, Any]  # epoch, history, best_test_loss, configs
+    info: dict[str, Any]  # epoch, history, best_val_loss, configs
 
 
 def resume_path(out: str | Path) -> Path:

@@ -20,9 +20,10 @@ from typing import NoReturn
 
 from tqdm import tqdm
 
-from .checkpoints import CheckpointError
-from .config import ARCHITECTURES, DATASETS, RECONSTRUCTIONS, ModelConfig, TrainConfig
+from .checkpoints import CheckpointError, read_sidecar
+from .config import ARCHITECTURES, DATASETS, ModelConfig, TrainConfig
 from .data import DataError, load_dataset
+from .likelihoods import LIKELIHOODS, SIGMA_MODES
 from .distributed import barrier, init_from_env, shutdown
 from .resume import load_training_state, resume_path
 from .training import EpochMetrics, Trainer
@@ -48,13 +49,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--arch", choices=ARCHITECTURES, default="mlp")
     p.add_argument("--latent-dim", type=int, default=2)
     p.add_argument("--hidden-dim", type=int, default=128)
-    p.add_argument("--recon", choices=RECONSTRUCTIONS, default="bce")
+    p.add_argument("--likelihood", choices=LIKELIHOODS, default="bernoulli", help="the decoder's p(x|z)")
+    p.add_argument("--sigma", choices=SIGMA_MODES, default="global",
+                   help="Gaussian likelihood: sigma learned (global or per pixel) or fixed at --fixed-sigma")
+    p.add_argument("--fixed-sigma", type=float, default=0.1)
+    p.add_argument("--binarize", action="store_true", help="threshold pixels at 1/2 (binarised data)")
     p.add_argument("--beta", type=float, default=1.0)
     p.add_argument("--epochs", type=int, default=20,
                    help="total epochs; with --resume, more than the run has done trains it on")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--test-fraction", type=float, default=0.2)
+    p.add_argument("--test-fraction", type=float, default=0.2, help="held out for the reported test figures")
+    p.add_argument("--val-fraction", type=float, default=0.1, help="of the training part: chooses the best epoch")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
     p.add_argument("--out", required=True, help="checkpoint path without suffix, e.g. checkpoints/digits-2d")
@@ -89,8 +95,8 @@ def _train(args: argparse.Namespace) -> int:
     try:
         train_cfg = TrainConfig(
             dataset=args.dataset, data_dir=args.data_dir, dataset_size=args.dataset_size, epochs=args.epochs,
-            batch_size=args.batch_size, lr=args.lr, beta=args.beta, test_fraction=args.test_fraction, seed=args.seed,
-            device=args.device,
+            batch_size=args.batch_size, lr=args.lr, beta=args.beta, test_fraction=args.test_fraction,
+            val_fraction=args.val_fraction, seed=args.seed, device=args.device,
         )
     except ValueError as err:
         raise UsageError(f"{err} (see --help)") from None
@@ -102,7 +108,8 @@ def _train(args: argparse.Namespace) -> int:
         try:
             model_cfg = ModelConfig(
                 arch=args.arch, image_shape=data.image_shape, latent_dim=args.latent_dim,
-                hidden_dim=args.hidden_dim, recon=args.recon,
+                hidden_dim=args.hidden_dim, recon=args.likelihood, sigma=args.sigma, fixed_sigma=args.fixed_sigma,
+                binarize=args.binarize,
             )
         except ValueError as err:
             raise UsageError(f"{err} (see --help)") from None
@@ -117,14 +124,17 @@ def _train(args: argparse.Namespace) -> int:
                   disable=not dist.is_main) as bar:
             for m in trainer.run(resume_to=state_path):
                 if isinstance(m, EpochMetrics):
-                    bar.set_postfix(epoch=m.epoch, test_loss=f"{m.test_loss:.2f}", img_s=f"{m.images_per_s:.0f}")
+                    bar.set_postfix(epoch=m.epoch, val_loss=f"{m.val_loss:.2f}", img_s=f"{m.images_per_s:.0f}")
                 else:
                     bar.update(1)
         if dist.is_main:
             path = trainer.save(args.out)
-            best = trainer.metadata()["final"]
-            print(f"saved {path} (best test loss {best['test_loss']:.3f} nats/image at epoch {best['best_epoch']}); "
-                  f"`--resume --epochs N` trains it on")
+            meta = read_sidecar(path)
+            best, test = meta["final"], meta["test"]
+            print(f"saved {path}: best epoch {best['best_epoch']} (validation loss {best['val_loss']:.3f}); "
+                  f"test ELBO {test['elbo']:.3f} +- {test['elbo_se']:.3f}, IWAE log p(x) {test['log_px_iwae']:.3f} "
+                  f"+- {test['log_px_iwae_se']:.3f} (K={test['iwae_k']}) nats/image, {test['likelihood']}; "
+                  "`--resume --epochs N` trains it on")
         barrier(dist)
     finally:
         shutdown()

@@ -25,10 +25,11 @@ from torch.utils.data import DataLoader
 
 from .checkpoints import CheckpointError, LatentCodes, save_checkpoint
 from .config import ModelConfig, TrainConfig
-from .data import ImageData, ImageFiles, ImageFilesDataset, load_dataset, train_test_split
+from .data import ImageData, ImageFiles, ImageFilesDataset, load_dataset, preload, train_test_split
 from .device import pick_device
 from .disentangle import mutual_information_gap
 from .distributed import DistInfo, all_reduce_sum, shard
+from .evaluation import reported_figures
 from .losses import loss_parts
 from .models import VAE, build_model
 from .resume import TrainingState, save_training_state
@@ -71,16 +72,17 @@ class StepMetrics:
 
 @dataclass(frozen=True)
 class EpochMetrics:
-    """End of an epoch: train averages and the held-out test loss, per image."""
+    """End of an epoch: train averages and the validation loss (which chooses the best epoch),
+    per image. loss = recon + beta * KL; the negative ELBO is recon + KL."""
 
     epoch: int  # from 1
     epochs: int
     train_loss: float
     train_recon: float
     train_kl: float
-    test_loss: float
-    test_recon: float
-    test_kl: float
+    val_loss: float
+    val_recon: float
+    val_kl: float
     images_per_s: float
     epoch_s: float
     elapsed_s: float
@@ -88,9 +90,7 @@ class EpochMetrics:
 
 
 @torch.inference_mode()
-def evaluate(
-    model: VAE, data: Source, beta: float = 1.0, kind: str = "bce", generator: torch.Generator | None = None,
-) -> dict[str, float]:
+def evaluate(model: VAE, data: Source, beta: float = 1.0, generator: torch.Generator | None = None) -> dict[str, float]:
     """Per-image loss parts over a whole data set, in large batches, one z sample per image."""
     was_training = model.training
     model.eval()
@@ -99,7 +99,7 @@ def evaluate(
         mu, log_var = model.encode(x)
         eps = torch.randn(mu.shape, generator=generator, device=mu.device) if generator is not None else None
         recon_logits = model.decode_logits(model.reparameterize(mu, log_var, eps))
-        parts = loss_parts(recon_logits, x, mu, log_var, beta=beta, kind=kind)
+        parts = loss_parts(model.neg_log_likelihood(recon_logits, x), mu, log_var, beta=beta)
         for k in totals:
             totals[k] += float(parts[k])
     model.train(was_training)
@@ -133,8 +133,9 @@ class Trainer:
         self, model_config: ModelConfig, train_config: TrainConfig, data: ImageData | ImageFiles | None = None,
         test_data: ImageData | ImageFiles | None = None, dist: DistInfo = DistInfo(), device: torch.device | None = None,
     ) -> None:
-        """`test_data`, when given, is the held-out set and all of `data` is trained on;
-        otherwise `data` is split by `train_config.test_fraction`."""
+        """`test_data`, when given, is the held-out test set; otherwise `data` is split by
+        `train_config.test_fraction`. The validation set that chooses the best epoch is carved
+        from the training part (`val_fraction`): the test set is only read by `test_figures`."""
         self.model_config = model_config
         self.train_config = train_config
         self.dist = dist
@@ -151,8 +152,8 @@ class Trainer:
             train, test = train_test_split(data, train_config.test_fraction, train_config.seed)
         else:
             train, test = data, test_data
-        self.train_images: Source = train.images.to(self.device) if isinstance(train, ImageData) else train
-        self.test_images: Source = test.images.to(self.device) if isinstance(test, ImageData) else test
+        train, val = train_test_split(train, train_config.val_fraction, train_config.seed + 1)
+        self.train_images, self.val_images, self.test_images = (self._on_device(part) for part in (train, val, test))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(train_config.seed)
             self.model = build_model(model_config).to(self.device)
@@ -167,9 +168,13 @@ class Trainer:
             "noise": torch.Generator(self.device).manual_seed(train_config.seed + 1),
         }
         self.best_state: dict[str, Tensor] = copy.deepcopy(self.model.state_dict())
-        self.best_test_loss = math.inf
+        self.best_val_loss = math.inf
         self.history: list[EpochMetrics] = []
         self.stopped = False
+
+    def _on_device(self, part: ImageData | ImageFiles) -> Source:
+        """Preloaded images move to the training device once; files stay on disk."""
+        return part.images.to(self.device) if isinstance(part, ImageData) else part
 
     def _shard_size(self) -> int:
         n = len(self.train_images)
@@ -203,7 +208,7 @@ class Trainer:
                     return
                 eps = torch.randn((x.shape[0], self.model_config.latent_dim), generator=self._rng["noise"], device=self.device)
                 recon_logits, mu, log_var = self._step_model(x, eps)
-                parts = loss_parts(recon_logits, x, mu, log_var, beta=cfg.beta, kind=self.model_config.recon)
+                parts = loss_parts(self.model.neg_log_likelihood(recon_logits, x), mu, log_var, beta=cfg.beta)
                 self.optimizer.zero_grad(set_to_none=True)
                 parts["loss"].backward()
                 self.optimizer.step()
@@ -221,14 +226,14 @@ class Trainer:
             epoch_s = time.perf_counter() - epoch_start
             sums[3] = seen
             total_loss, total_recon, total_kl, total_seen = all_reduce_sum(sums, self.dist).tolist()
-            test = evaluate(self.model, self.test_images, cfg.beta, self.model_config.recon, self._eval_generator(epoch))
-            is_best = test["loss"] < self.best_test_loss
+            val = evaluate(self.model, self.val_images, cfg.beta, self._eval_generator(epoch))
+            is_best = val["loss"] < self.best_val_loss
             if is_best:
-                self.best_test_loss = test["loss"]
+                self.best_val_loss = val["loss"]
                 self.best_state = copy.deepcopy(self.model.state_dict())
             metrics = EpochMetrics(
                 epoch, cfg.epochs, total_loss / total_seen, total_recon / total_seen, total_kl / total_seen,
-                test["loss"], test["recon"], test["kl"], total_seen / epoch_s, epoch_s, time.perf_counter() - start, is_best,
+                val["loss"], val["recon"], val["kl"], total_seen / epoch_s, epoch_s, time.perf_counter() - start, is_best,
             )
             self.history.append(metrics)
             if resume_to is not None and self.dist.is_main:
@@ -236,7 +241,7 @@ class Trainer:
             yield metrics
 
     def _eval_generator(self, epoch: int) -> torch.Generator:
-        """The test loss's z samples: the same on every rank, fresh each epoch, reproducible."""
+        """The validation loss's z samples: the same on every rank, fresh each epoch, reproducible."""
         return torch.Generator(self.device).manual_seed(self.train_config.seed * 1_000_003 + epoch)
 
     def training_state(self) -> TrainingState:
@@ -246,7 +251,7 @@ class Trainer:
             rng={name: gen.get_state() for name, gen in self._rng.items()},
             info={
                 "model": self.model_config.to_dict(), "train": self.train_config.to_dict(),
-                "best_test_loss": self.best_test_loss, "stopped": self.stopped,
+                "best_val_loss": self.best_val_loss, "stopped": self.stopped,
                 "history": [dataclasses.asdict(m) for m in self.history],
             },
         )
@@ -263,11 +268,11 @@ class Trainer:
         self.best_state = {k: v.to(self.device) for k, v in state.best.items()}
         for name, gen in self._rng.items():
             gen.set_state(state.rng[name])
-        self.best_test_loss = state.info["best_test_loss"]
+        self.best_val_loss = state.info["best_val_loss"]
         self.history = [EpochMetrics(**m) for m in state.info["history"]]
 
     def best_model(self) -> VAE:
-        """A copy of the model at its lowest test loss, on the CPU, in eval mode."""
+        """A copy of the model at its lowest validation loss, on the CPU, in eval mode."""
         model = build_model(self.model_config)
         model.load_state_dict({k: v.cpu() for k, v in self.best_state.items()})
         return model.eval()
@@ -275,7 +280,7 @@ class Trainer:
     def metadata(self) -> dict[str, Any]:
         """What the checkpoint's sidecar says about how this model came to be."""
         last = self.history[-1] if self.history else None
-        best = min(self.history, key=lambda m: m.test_loss) if self.history else None
+        best = min(self.history, key=lambda m: m.val_loss) if self.history else None
         return {
             "dataset": self.data.name,
             "class_names": list(self.data.class_names),
@@ -284,21 +289,23 @@ class Trainer:
             "stopped_early": self.stopped,
             "device": str(self.device),
             "world_size": self.dist.world_size,
-            "test_loss_history": [round(m.test_loss, 4) for m in self.history],
+            "val_loss_history": [round(m.val_loss, 4) for m in self.history],
             "train_seconds": round(last.elapsed_s, 2) if last else 0.0,
+            "split": {"train": len(self.train_images), "val": len(self.val_images), "test": len(self.test_images)},
             "final": None if best is None else {
-                "best_epoch": best.epoch, "test_loss": best.test_loss, "test_recon": best.test_recon,
-                "test_kl": best.test_kl, "train_loss": best.train_loss,
+                "best_epoch": best.epoch, "val_loss": best.val_loss, "val_recon": best.val_recon,
+                "val_kl": best.val_kl, "train_loss": best.train_loss,
             },
         }
 
     def save(self, path: str | Path, with_codes: bool = True) -> Path:
-        """Save the best model; with its codes of the whole data set for offline maps.
-
-        A data set with known factors also gets the model's MIG against them in the sidecar.
+        """Save the best model with its figures on the test split (read here, once) and its codes of
+        the whole data set for offline maps. A data set with known factors also gets the model's
+        MIG against them in the sidecar.
         """
         model = self.best_model()
-        metadata = self.metadata()
+        test_images = self.test_images if isinstance(self.test_images, Tensor) else preload(self.test_images).images
+        metadata = {**self.metadata(), "test": reported_figures(model, test_images, seed=self.train_config.seed).to_dict()}
         factors = self.data.factors if isinstance(self.data, ImageData) else None
         codes = None
         if with_codes or factors is not None:

@@ -120,6 +120,9 @@ def test_interpolation_draws_both_strips_and_their_paths(model: str) -> None:
     at = open_tab(open_page(model), "Interpolation")
     assert [img.captions[0] for img in at.image] == ["linear", "spherical (slerp)"]
     assert len(at.get("plotly_chart")) == 1
+    shell = " ".join(caption.value for caption in at.caption)  # what slerp buys, computed for this D
+    assert ("29% radius percentile" in shell and "no thin shell" in shell) if model.endswith("2d") else (
+        "4% radius percentile" in shell and "keeps to the shell" in shell)
     at.toggle(key="interp_to_current").set_value(True).run()
     at.slider(key="interp_steps").set_value(5).run()
     assert not at.exception and len(at.image) == 2

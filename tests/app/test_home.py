@@ -46,7 +46,7 @@ def test_home_shows_the_formulas(home: AppTest) -> None:
 
 def test_home_links_to_every_page(home: AppTest) -> None:
     links = {link.proto.page for link in home.get("page_link")}  # pages by their url path
-    assert links == {"train", "latent_map", "explore", "reparameterization", "encode"}
+    assert links == {"train", "latent_map", "explore", "reparameterization", "encode", "compare"}
 
 
 def test_home_without_a_model_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 import json
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 import ui.loaders as loaders
 from ui.figures import WEBGL_MIN_POINTS, codes_map_figure, latent_bars
-from ui.state import HANDOFF_KEY
+from ui.state import CHECKPOINT_KEY, HANDOFF_KEY
 import vae_core.map_cache as map_cache_module
 import vae_core.projection as projection_module
 from vae_core.projection import Click, LinearProjection
@@ -98,7 +99,7 @@ def test_a_click_decodes_that_spot_and_a_new_spot_gives_a_new_image() -> None:
 
 def test_a_click_on_a_point_also_shows_its_image() -> None:
     at = click(open_page(), (0.0, 0.0), index=5)
-    assert len(at.image) == 2 and at.image[1].captions[0].endswith("its image")
+    assert len(at.image) == 2 + 8 and at.image[1].captions[0].endswith("its image")  # and its 8 nearest codes
 
 
 def test_send_to_explore_hands_over_the_decoded_point() -> None:
@@ -108,7 +109,22 @@ def test_send_to_explore_hands_over_the_decoded_point() -> None:
     point = at.session_state[HANDOFF_KEY]
     assert point.z == pytest.approx([0.25, -0.5]) and "latent map" in point.source
     assert point.image is not None and point.mu is None  # a decoded spot: no encoder q of its own
-    assert at.success
+    assert at.title[0].value == "Explore"  # opened, with its sliders at the point
+    assert [at.session_state["z_0"], at.session_state["z_1"]] == pytest.approx([0.25, -0.5])
+
+
+def test_each_model_keeps_its_own_map_method() -> None:
+    """A choice made for one model does not carry over: the next opens on its own default."""
+    at = open_page("digits-mlp-2d")
+    assert at.session_state["latent_map_method"] == "raw"  # a 2-D latent space is its own map
+    at.session_state["latent_map_method"] = "tsne"
+    at.run()
+    at.session_state[CHECKPOINT_KEY] = loaders.load_model(str(REPO / "checkpoints" / "digits-mlp-8d.safetensors"))
+    at.run()  # (AppTest runs the page alone after switch_page: this is what the sidebar's picker hands it)
+    assert not at.exception and at.session_state["latent_map_method"] == "pca"
+    at.session_state[CHECKPOINT_KEY] = loaders.load_model(str(REPO / "checkpoints" / "digits-mlp-2d.safetensors"))
+    at.run()
+    assert at.session_state["latent_map_method"] == "tsne"  # its own choice, kept
 
 
 def test_a_new_map_forgets_the_old_click() -> None:
@@ -139,7 +155,7 @@ def test_the_same_dim_twice_is_refused_with_a_message() -> None:
 def test_mnist_without_its_data_uses_the_stored_codes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(loaders, "model_dataset", lambda ckpt: None)
     at = click(open_page("mnist-conv-2d"), (0.0, 0.0), index=3)
-    assert len(at.image) == 2
+    assert len(at.image) == 2 + 8  # the decoded spot, the point, its 8 nearest codes
     assert "not on this machine" in at.caption[0].value
     assert "decoded from its code" in at.image[1].captions[0]
 
@@ -218,6 +234,37 @@ def test_the_latent_bars_show_each_value_and_fit_any_size() -> None:
     svg = latent_bars(np.array([0.5, -1.25, 7.0]))
     assert svg.startswith("<svg") and svg.endswith("</svg>") and svg.count("<rect") == 3
     assert "z[1] = -1.250" in svg and ">7<" in svg  # the axis grows to the largest |z|
-    wide = latent_bars(np.zeros(64))
-    assert wide.count("<rect") == 64 and wide.count('text-anchor="middle"') == 16  # every 4th dim labelled, no values
-    assert ">-1.25<" in svg and ">z[2]<" in svg  # few dims: values and full names printed
+    assert ">-1.25<" in svg and ">z[2]<" in svg  # values and full names printed
+    wide = latent_bars(np.linspace(-2, 2, 64))
+    # one row per dimension: every name and value printed, none overlapping (rows 15 units apart)
+    assert wide.count("<rect") == 64 and ">z[63]<" in wide and ">2.00<" in wide and ">-2.00<" in wide
+    ys = sorted({float(y) for y in re.findall(r'<text x="40" y="([\d.]+)"', wide)})
+    assert len(ys) == 64 and min(np.diff(ys)) >= 15
+
+
+def test_a_click_on_a_point_lists_its_nearest_codes_with_distances() -> None:
+    from vae_core import load_checkpoint
+    from vae_core.encoding import nearest_neighbours
+
+    at = open_page("digits-mlp-2d", method="raw")
+    mu = load_checkpoint(REPO / "checkpoints" / "digits-mlp-2d.safetensors").codes.mu.numpy()
+    at.session_state["latent_map_click"] = Click((float(mu[5, 0]), float(mu[5, 1])), 5)
+    at.run()
+    assert not at.exception
+    index, distance = nearest_neighbours(mu[5], mu, 9)
+    expected = [f"#{i} " for i in index[0] if i != 5][:8]
+    captions = [c for image in at.get("image") for c in image.captions if " · d=" in c]
+    assert [c.split(" ")[0] + " " for c in captions[:8]] == expected
+    assert captions[0].endswith(f"d={distance[0][index[0] != 5][0]:.2f}")
+
+
+def test_find_by_label_shows_a_gallery_and_holes_report_their_share() -> None:
+    at = open_page("digits-mlp-2d", method="raw")
+    at.multiselect(key="find_labels").set_value([3]).run()
+    assert not at.exception
+    assert any("codes match" in c.value for c in at.caption)
+    at.text_input(key="find_indices").set_value("5-2").run()
+    assert any("runs backwards" in w.value for w in at.warning) and not at.exception
+    at.toggle(key="latent_map_holes_on").set_value(True).run()
+    assert not at.exception
+    assert any("fall in a hole" in md.value for md in at.markdown)

@@ -44,8 +44,15 @@ def test_page_renders_every_tab_on_the_default_model(page: AppTest) -> None:
     assert len(page.get("image")) == 2  # the input digit, and the row of decoded samples
     assert len(_open_tab(page, "KL term").get("plotly_chart")) == 2  # bars, Monte Carlo
     assert len(_open_tab(page, "Bayes: p(z|x) vs q(z|x)").get("plotly_chart")) == 1
-    assert [metric.label for metric in page.metric][0] == "ELBO"
-    assert not page.warning
+    metrics = {metric.label: metric.value for metric in page.metric}
+    assert list(metrics) == ["ELBO", "log p(x), exact (grid)", "Gap log p(x) − ELBO", "KL(q ‖ p(z|x)), grid"]
+    elbo, elbo_se = (float(v) for v in metrics["ELBO"].split(" ± "))
+    gap, gap_se = (float(v) for v in metrics["Gap log p(x) − ELBO"].split(" ± "))
+    assert gap == pytest.approx(float(metrics["log p(x), exact (grid)"]) - elbo, abs=0.011) and gap_se == elbo_se
+    assert float(metrics["KL(q ‖ p(z|x)), grid"]) == pytest.approx(gap, abs=4 * gap_se + 0.02)
+    captions = " ".join(caption.value for caption in page.caption)
+    assert "Nats per image of p(x|z) = Bernoulli on binarised pixels" in captions
+    assert "IWAE estimate of log p(x) (K = 1,000)" in captions and "lies outside it" in captions
 
 
 def test_worked_example_preset_shows_z_2_5_and_kl_0_16814(page: AppTest) -> None:
@@ -77,7 +84,10 @@ def test_a_model_that_is_not_2d_explains_the_bayes_panel() -> None:
     assert not page.exception
     assert len(page.dataframe[0].value) == 8
     assert len(_open_tab(page, "2-D cloud").get("plotly_chart")) == 1  # two of the eight dimensions
-    assert any("2-D latent space" in info.value for info in _open_tab(page, "Bayes: p(z|x) vs q(z|x)").info)
+    assert any("Pick a 2-D model" in info.value for info in _open_tab(page, "Bayes: p(z|x) vs q(z|x)").info)
+    assert [metric.label for metric in page.metric] == [
+        "ELBO", "log p(x), estimated (IWAE)", "Gap, estimated", "Effective sample size"]
+    assert all("±" in metric.value for metric in page.metric[:3])
     assert not page.radio  # the 2-D point is not offered to an 8-D model
     assert any("has 2 dimensions; this model has 8" in caption.value for caption in page.caption)
 
@@ -101,3 +111,16 @@ def test_handed_over_point_without_log_variance_borrows_the_encoders_spread(page
     assert not page.exception
     assert list(page.dataframe[0].value["μ"]) == pytest.approx([1.0, 1.0])
     assert any("decoded image" in caption.value for caption in page.caption)
+
+
+def test_a_point_handed_over_without_its_image_has_one_q_on_every_tab(page: AppTest) -> None:
+    """The KL table and the Bayes panel use the same q(z|x) = N(z, sigma(decode(z))^2)."""
+    page.session_state[HANDOFF_KEY] = LatentPoint(np.array([-3.0, 0.5]), "the latent map")
+    page.run()
+    page.radio(key="rp_input_source").set_value("Handed-over point").run()
+    table = page.dataframe[0].value
+    assert list(table["μ"]) == pytest.approx([-3.0, 0.5])
+    _open_tab(page, "Bayes: p(z|x) vs q(z|x)")
+    sigma = np.exp(0.5 * np.asarray(table["log σ²"]))
+    caption = next(c.value for c in page.caption if "q's μ" in c.value)
+    assert "q's μ (-3.000, 0.500)" in caption and f"σ ({sigma[0]:.3f}, {sigma[1]:.3f})" in caption

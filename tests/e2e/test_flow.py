@@ -1,0 +1,177 @@
+"""One flow across the pages: hand-offs that open their page on the point, Explore's small map
+and gallery that move the sliders, the view in the URL (also on a fresh server), one hover
+label on the map, and layouts that fit at 800 and 390 px."""
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from .conftest import (
+    MAIN, PICKER, digit_png, go_to, no_exception, open_app, screenshot, select_model, start_server, stop_server,
+    wait_idle, wait_image_change,
+)
+
+pytestmark = pytest.mark.e2e
+
+MAP_AREA = f"{MAIN} .st-key-latent_map_chart .js-plotly-plot .nsewdrag"
+SMALL_MAP_AREA = f"{MAIN} .st-key-explore_map .js-plotly-plot .nsewdrag"
+# Map coordinates of a page position on the plot with this key (plotly's own axis transforms).
+SPOT_XY = """([key, x, y]) => {
+    const gd = document.querySelector(`.st-key-${key} .js-plotly-plot`);
+    const fl = gd._fullLayout, r = gd.querySelector('.nsewdrag').getBoundingClientRect();
+    return [fl.xaxis.p2l(x - r.left), fl.yaxis.p2l(y - r.top)];
+}"""
+
+
+def sliders(page: Page) -> list[float]:
+    """The values of Explore's z[0] and z[1] sliders."""
+    out = []
+    for dim in (0, 1):
+        slider = page.locator(f'{MAIN} [data-testid="stSlider"]', has_text=f"z[{dim}]").first
+        out.append(float(slider.locator('input[type="range"]').input_value()))
+    return out
+
+
+def wait_sliders(page: Page, expected: list[float], tol: float = 0.03) -> None:
+    page.wait_for_function(
+        """([exp, tol]) => [0, 1].every(d => {
+            const s = Array.from(document.querySelectorAll('[data-testid="stMain"] [data-testid="stSlider"]'))
+                .find(el => el.innerText.includes(`z[${d}]`));
+            return s && Math.abs(parseFloat(s.querySelector('input[type="range"]').value) - exp[d]) <= tol;
+        })""", arg=[expected, tol])
+
+
+def query(page: Page) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlparse(page.url).query).items()}
+
+
+def click_map(page: Page, area: str, fx: float, fy: float) -> tuple[float, float]:
+    """Click at a fraction of the plot area; returns the spot in map units."""
+    box = page.locator(area).first.bounding_box()
+    x, y = box["x"] + fx * box["width"], box["y"] + fy * box["height"]
+    key = "latent_map_chart" if "latent_map" in area else "explore_map"
+    spot = page.evaluate(SPOT_XY, [key, x, y])
+    page.mouse.click(x, y)
+    return spot[0], spot[1]
+
+
+def test_a_map_click_sent_to_explore_sets_its_sliders_and_the_url_keeps_them(page: Page, app_url: str) -> None:
+    open_app(page, app_url)
+    go_to(page, "Latent map")  # the default model, mnist-conv-2d: its map is the latent space itself
+    page.locator(MAP_AREA).wait_for()
+    assert query(page).get("map") == "raw" and query(page).get("model") == "mnist-conv-2d"
+
+    # one label at a time: the floating image names the point, plotly draws no label of its own
+    box = page.locator(MAP_AREA).bounding_box()
+    for fx in (0.45, 0.5, 0.55):
+        page.mouse.move(box["x"] + fx * box["width"], box["y"] + 0.5 * box["height"])
+        page.wait_for_timeout(300)
+    page.locator('[data-testid="vaeMapHover"]').wait_for(state="visible")
+    assert page.locator(f"{MAIN} .hoverlayer .hovertext").count() == 0
+
+    x, y = click_map(page, MAP_AREA, 0.62, 0.4)
+    page.get_by_text("decoded at").first.wait_for()
+    wait_idle(page)
+    caption = page.locator(f'{MAIN} [data-testid="stImageCaption"]', has_text="decoded at").first.inner_text()
+    z = [float(v) for v in re.findall(r"-?\d+\.\d+", caption)[:2]]  # the spot, or the code it hit
+    assert "at" in query(page)
+    page.get_by_role("button", name="Send to Explore").click()
+    page.locator(f"{MAIN} h1", has_text="Explore").wait_for()
+    wait_idle(page)
+    wait_sliders(page, z)
+    assert urlparse(page.url).path.endswith("/explore")
+    linked = [float(v) for v in query(page)["z"].split(",")]
+    assert linked == pytest.approx(z, abs=0.01)
+    assert no_exception(page)
+
+    page.reload()  # a new session: the URL alone restores the model, the page and the point
+    page.locator(PICKER).wait_for()
+    page.locator(f"{MAIN} h1", has_text="Explore").wait_for()
+    wait_idle(page)
+    wait_sliders(page, z)
+    assert "mnist-conv-2d" in page.locator(f"{PICKER} input").input_value()
+
+
+def test_explores_small_map_and_gallery_move_the_sliders(page: Page, app_url: str) -> None:
+    open_app(page, app_url)
+    go_to(page, "Explore")
+    page.locator(SMALL_MAP_AREA).wait_for(timeout=60_000)
+    before = wait_image_change(page, None, "decode(z)")
+    x, y = click_map(page, SMALL_MAP_AREA, 0.7, 0.3)
+    wait_sliders(page, [x, y], tol=0.06)
+    wait_image_change(page, before, "decode(z)")
+    wait_idle(page)
+
+    page.locator(f"{MAIN} [data-testid='stExpander']", has_text="chosen by looking").locator("summary").click()
+    gallery = page.locator(f"{MAIN} [data-testid='vaeGallery'] button")
+    gallery.first.wait_for()
+    title = gallery.nth(2).get_attribute("title")  # "#2, 1": its index and label
+    gallery.nth(2).click()
+    page.wait_for_function("([a, b]) => { const s = Array.from(document.querySelectorAll("
+                           "'[data-testid=\"stMain\"] [data-testid=\"stSlider\"] input[type=\"range\"]'));"
+                           " return s.length && (Math.abs(s[0].value - a) > 0.06 || Math.abs(s[1].value - b) > 0.06); }",
+                           arg=[x, y])
+    assert title.startswith("#2, ")
+    assert no_exception(page)
+    screenshot(page, "explore")
+
+
+def test_an_upload_sent_to_reparameterization_opens_on_it(page: Page, app_url: str) -> None:
+    open_app(page, app_url)
+    go_to(page, "Encode")
+    page.locator(f'{MAIN} [data-testid="stFileUploader"] input[type="file"]').set_input_files(
+        [{"name": "zero.png", "mimeType": "image/png", "buffer": digit_png()}])
+    wait_image_change(page, None, "decode(mu)", timeout_ms=90_000)
+    wait_idle(page, 90_000)
+    page.get_by_text("training data").first.wait_for()  # the novelty note beside the label guess
+    page.get_by_role("button", name="Send to Reparameterization").click()
+    page.locator(f"{MAIN} h1", has_text="Reparameterization").wait_for()
+    wait_idle(page)
+    chosen = page.locator(f'{MAIN} [data-testid="stRadio"] input[type="radio"]:checked')
+    assert chosen.first.evaluate("el => el.closest('label').innerText") == "Handed-over point"
+    page.get_by_text("Point from upload zero.png").first.wait_for()
+    assert no_exception(page)
+
+
+def test_a_link_opens_its_view_as_the_first_request_to_a_fresh_server(browser: Browser, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    proc, url = start_server(tmp_path)
+    try:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(f"{url}/explore?model=digits-mlp-2d&z=1.5,-0.5")
+        page.locator(f"{MAIN} h1", has_text="Explore").wait_for()
+        wait_idle(page)
+        wait_sliders(page, [1.5, -0.5])
+        assert "digits-mlp-2d" in page.locator(f"{PICKER} input").input_value()
+        assert urlparse(page.url).path.endswith("/explore") and query(page)["model"] == "digits-mlp-2d"
+        context.close()
+    finally:
+        stop_server(proc)
+
+
+@pytest.mark.parametrize(("width", "height"), [(800, 900), (390, 844)])
+def test_nothing_is_cut_off_on_a_half_screen_or_a_phone(browser: Browser, app_url: str, width: int, height: int) -> None:
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        open_app(page, app_url)
+        # formulas: each fits its column or scrolls sideways, none is clipped
+        page.locator(f"{MAIN} .katex-display").first.wait_for()
+        clipped = page.evaluate("""() => Array.from(document.querySelectorAll('.katex-display'))
+            .filter(k => k.scrollWidth > k.clientWidth + 1 && !['auto', 'scroll'].includes(getComputedStyle(k).overflowX))
+            .length""")
+        assert clipped == 0
+        page.goto(f"{app_url}/latent_map")
+        page.locator(MAP_AREA).wait_for()
+        wait_idle(page)
+        plot = page.locator(MAP_AREA).bounding_box()
+        main = page.locator(MAIN).bounding_box()
+        assert plot["width"] >= 0.6 * min(main["width"], width) and plot["height"] >= 300, plot  # a usable map
+        screenshot(page, f"latent_map_{width}")
+    finally:
+        context.close()

@@ -1,0 +1,40 @@
+"""One stylesheet for the whole app: what Streamlit's own layout clips or squeezes on a
+laptop's half screen (800 px) or a phone (390 px).
+
+- Formulas scroll sideways instead of being cut off ("3.03297 na").
+- Metrics, the sidebar picker's value and its options wrap instead of ending in "…".
+- Columns inside a container whose key starts with "stack-" stack when the main area is
+  narrower than STACK_PX: a map beside its decoded image shrank to 136 px at 800.
+  A container query, not a media query: the main area's width is what counts, and it
+  depends on whether the sidebar is open, not only on the window.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+STACK_PX = 760
+STACK_PREFIX = "stack-"
+
+CSS = f"""
+[data-testid="stMain"] {{ container-type: inline-size; container-name: vae-main; }}
+[data-testid="stMarkdownContainer"] .katex-display {{ overflow-x: auto; overflow-y: hidden; padding: 2px 0; }}
+[data-testid="stMetricValue"] > div, [data-testid="stMetricLabel"] p, [data-testid="stMetricDelta"] > div {{
+  white-space: normal; overflow-wrap: anywhere; text-overflow: clip;
+}}
+[data-testid="stSidebar"] [data-baseweb="select"] div {{ white-space: normal; overflow: visible; text-overflow: clip; }}
+[data-baseweb="popover"] li[role="option"] div {{ white-space: normal; text-overflow: clip; }}
+@container vae-main (max-width: {STACK_PX}px) {{
+  [class*="st-key-{STACK_PREFIX}"] [data-testid="stHorizontalBlock"] {{ flex-wrap: wrap; }}
+  [class*="st-key-{STACK_PREFIX}"] [data-testid="stColumn"] {{ flex: 1 1 100% !important; min-width: 100% !important; }}
+}}
+"""
+
+
+def apply_style() -> None:
+    """Add the stylesheet to this run's page (app.py calls it before every page)."""
+    st.html(f"<style>{CSS}</style>")
+
+
+def stacking(name: str) -> st.delta_generator.DeltaGenerator:
+    """A container whose columns stack when the main area is narrow (see the module's note)."""
+    return st.container(key=f"{STACK_PREFIX}{name}")
