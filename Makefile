@@ -59,5 +59,5 @@ checkpoints: install
 	$(TRAIN) --dataset digits --arch mlp --latent-dim 8 --epochs 300 --out checkpoints/digits-mlp-8d
 	$(TRAIN) --dataset mnist --data-dir $(MNIST_DIR) --arch conv --latent-dim 2 --epochs 40 --out checkpoints/mnist-conv-2d
 	$(TRAIN) --dataset mnist --data-dir $(MNIST_DIR) --arch conv --latent-dim 16 --epochs 40 --out checkpoints/mnist-conv-16d
-	nice -n 10 $(BIN)/python -m vae_core.train --dataset shapes --dataset-size 6000 --arch conv --latent-dim 10 --beta 1 --batch-size 64 --epochs 20 --out checkpoints/shapes-conv-10d-beta1
-	nice -n 10 $(BIN)/python -m vae_core.train --dataset shapes --dataset-size 6000 --arch conv --latent-dim 10 --beta 4 --batch-size 64 --epochs 20 --out checkpoints/shapes-conv-10d-beta4
+	nice -n 10 $(BIN)/python -m vae_core.train --dataset shapes --dataset-size 6000 --arch conv --latent-dim 10 --beta 1 --batch-size 64 --epochs 30 --out checkpoints/shapes-conv-10d-beta1
+	nice -n 10 $(BIN)/python -m vae_core.train --dataset shapes --dataset-size 6000 --arch conv --latent-dim 10 --beta 4 --batch-size 64 --epochs 30 --out checkpoints/shapes-conv-10d-beta4

@@ -20,8 +20,8 @@ a temporary map cache (VAE_EXPLORER_MAP_CACHE).
    Placing one upload into the t-SNE map read back (as the Encode page does: its mu and 32
    samples of q(z|x), 33 codes; the upload is a fresh jittered MNIST test image): ours
    (`TSNEProjection.transform`, vae_core/placement.py: kNN affinities, neighbours' median
-   start, 100 steps against a gridded repulsion field), its first call (building its k-d
-   tree and field) and the next, side by side with openTSNE's own route (rebuild the
+   start, 100 steps against a gridded repulsion field), its first call (building its
+   repulsion field) and the next, side by side with openTSNE's own route (rebuild the
    reference's affinities around the map, then `transform`, 250 steps). Placement error:
    our positions against openTSNE's for the mu of 100 such uploads, in map units, as a
    share of the map's diagonal and of the median distance to a point's 10th map neighbour;
@@ -192,7 +192,7 @@ def bench_placement(codes: np.ndarray, read: Projection) -> None:
         codes, initialization=read.embedding.copy()))
     theirs, their_s, _ = timed(lambda: np.asarray(reference.transform(upload)))
     print(f"   placing one upload (33 codes) into the t-SNE map read back: ours first {first * 1000:.0f} ms "
-          f"(tree + field), next {again * 1000:.0f} ms; openTSNE {rebuild:.1f} s (rebuild) + {their_s:.1f} s "
+          f"(with its field), next {again * 1000:.0f} ms; openTSNE {rebuild:.1f} s (rebuild) + {their_s:.1f} s "
           f"(transform) = {(rebuild + their_s) / first:,.0f}x ours   bar < 1 s  {verdict(first < 1.0)}")
     expected = np.asarray(reference.transform(mu))
     diagonal = float(np.linalg.norm(np.ptp(read.embedding, axis=0)))

@@ -22,8 +22,8 @@ from vae_core.encoding import (
     MapPlacement, Neighbours, UploadBatch, encode_uploads, find_neighbours, for_display, label_name, place_on_map,
     posterior_samples, summarise,
 )
-from vae_core.images import MAX_UPLOAD_BYTES, PreprocessSteps
-from vae_core.inference import decode_latents, to_uint8
+from vae_core.images import MAX_UPLOAD_BYTES, PhotoSteps, PreprocessSteps
+from vae_core.inference import decode_latents, to_display, to_uint8
 from vae_core.latent_ops import tile_images
 from vae_core.likelihoods import describe_likelihood
 
@@ -63,7 +63,12 @@ def _encoded(ckpt: Checkpoint, uploads: Sequence[UploadedFile], invert_mode: str
     return session_memo("batch", (*model_id(ckpt), invert_mode, tuple(f.file_id for f in uploads)), compute)
 
 
-def _show_steps(steps: PreprocessSteps, size: int) -> None:
+def _show_steps(steps: PreprocessSteps | PhotoSteps, size: int) -> None:
+    if isinstance(steps, PhotoSteps):  # a colour model: the photo's centred square, resized
+        for col, name, image in zip(st.columns(6), ("original", "centred square", f"final {size}×{size}"),
+                                    (steps.original, steps.cropped, steps.final)):
+            col.image(crisp(image, STEP_PX), caption=name, width=STEP_PX)
+        return
     names = [
         "original", "grayscale", "inverted" if steps.inverted else "not inverted", "cropped", "squared",
         f"final {size}×{size}",
@@ -165,7 +170,7 @@ def _show_neighbours(ckpt: Checkpoint, neighbours: Neighbours, row: int, names: 
     data = model_dataset(ckpt)
     mu_data, _, _ = model_codes(ckpt)
     if data is not None and len(data) == len(mu_data):
-        images, how = data.images[index, 0].numpy(), "their images"
+        images, how = to_display(data.images[index]), "their images"
     else:
         images, how = decode_latents(ckpt.model, mu_data[index]), "decoded from their mu (the data set is not on this machine)"
     for col, image, label, distance in zip(
@@ -213,17 +218,24 @@ st.title("Encode")
 ckpt = model_or_notice()
 if ckpt is None:
     st.stop()
-size = ckpt.config.image_shape[-1]
-st.caption(
-    f"Upload images of digits (one or many). Each is made to look like the training images — "
-    f"light strokes on black, cropped, fitted and centred in {size}×{size} — then encoded. "
-    "Files stay in memory for this session only; nothing is written to disk."
-)
+channels, _, size = ckpt.config.image_shape
+if channels == 1:
+    st.caption(
+        f"Upload images of digits (one or many). Each is made to look like the training images — "
+        f"light strokes on black, cropped, fitted and centred in {size}×{size} — then encoded. "
+        "Files stay in memory for this session only; nothing is written to disk."
+    )
+else:
+    st.caption(
+        f"Upload photos or pictures (one or many). This model sees colour: each image's centred square is "
+        f"resized to {size}×{size}, colours kept, then encoded. "
+        "Files stay in memory for this session only; nothing is written to disk."
+    )
 uploads = st.file_uploader(
     "Images", type=IMAGE_TYPES, accept_multiple_files=True, key="upload",
     help=f"PNG, JPEG, GIF, BMP, WebP or TIFF, up to {MAX_UPLOAD_BYTES // 2**20} MB each.",
 )
-invert_mode = st.radio(
+invert_mode = "auto" if channels > 1 else st.radio(
     "Ink colour", list(INVERT), key="invert_mode", horizontal=True, format_func=INVERT_LABELS.get,
     help="The models saw light strokes on a black background. Auto inverts images whose border is light.",
 )

@@ -12,10 +12,12 @@ import streamlit as st
 
 from ui.exports import image_download
 from ui.images import enlarge_to
+from ui.picker import mig_text
 from ui.small_map import Codes, SmallMap, load_inputs
 from ui.sliders import TOP_DIMS, arrive, current_point, data_point_picker, sliders_tab
 from ui.state import model_or_notice
 from vae_core import Checkpoint
+from vae_core.disentangle import Disentanglement
 from vae_core.inference import decode_latents, to_uint8
 from vae_core.latent_ops import (
     lerp, lerp_midpoint_percentile, prior_grid, prior_quantiles, slerp, tile_images, traversal_rows,
@@ -96,10 +98,19 @@ def traversal_tab(ckpt: Checkpoint, codes: Codes | None) -> None:
         + ("Data range: the sd of that dimension's mu over the data, so a dimension the model does not use "
            "barely moves." if span == RANGE_DATA else "Prior range: the prior's sd of 1 for every dimension.")
     )
+    found = Disentanglement.from_metadata(ckpt.metadata)
+    if found is not None:
+        st.markdown(mig_text(found))
+        st.dataframe(
+            {"factor": list(found.factor_names), "gap (share of its entropy)": found.gaps,
+             "best dimension": [f"z[{j}]" for j in found.mi.argmax(axis=0)]},
+            hide_index=True, column_config={"gap (share of its entropy)": st.column_config.NumberColumn(format="%.3f")},
+        )
     for k, dim in enumerate(dims):
         lo, hi = center[dim] - TRAVERSAL_WIDTH * scale[dim], center[dim] + TRAVERSAL_WIDTH * scale[dim]
         strip = tile_images(images[k * steps:(k + 1) * steps], steps)
-        st.image(to_uint8(strip), caption=f"z[{dim}]: {lo:.2f} → {hi:.2f}", output_format="PNG")
+        explains = f" · explains {found.dim_label(dim)}" if found is not None else ""
+        st.image(to_uint8(strip), caption=f"z[{dim}]: {lo:.2f} → {hi:.2f}{explains}", output_format="PNG")
 
 
 @st.fragment

@@ -30,7 +30,7 @@ from ui.style import stacking
 from ui.url_state import MAP, SPOT, first_visit, format_vector, parse_vector, show_in_url
 from vae_core import Checkpoint, DataError, ImageData
 from vae_core.encoding import label_name
-from vae_core.inference import decode_latents, png_bytes
+from vae_core.inference import decode_latents, png_bytes, to_display
 from vae_core.projection import Click, LinearProjection, Projection, click_at, decode_at
 
 CHART_KEY = "latent_map_chart"
@@ -56,8 +56,8 @@ MAP_CONFIG = {"displaylogo": False, "doubleClick": False, "showTips": False}
 
 
 def point_image(ckpt: Checkpoint, mu: np.ndarray, data: ImageData | None, i: int) -> np.ndarray:
-    """Code i's own image (H, W) in [0, 1]: from the data set, else decoded from its code."""
-    return data.images[i, 0].numpy() if data is not None else decode_latents(ckpt.model, mu[i])[0]
+    """Code i's own image (H, W) or (H, W, 3) in [0, 1]: from the data set, else decoded from its code."""
+    return to_display(data.images[i:i + 1])[0] if data is not None else decode_latents(ckpt.model, mu[i])[0]
 
 
 def _remember_hover() -> None:

@@ -20,7 +20,7 @@ from ui.state import REPARAMETERIZATION, arrived, handed_point, model_or_notice
 from ui.url_state import INDEX, first_visit, parse_index, show_in_url
 from vae_core import VAE, Checkpoint, DataError
 from vae_core.encoding import label_name
-from vae_core.inference import decode_latents, encode_images
+from vae_core.inference import decode_latents, encode_images, to_display
 from vae_core.likelihoods import describe_likelihood
 from vae_core.posterior import GridPosterior, posterior_moments
 from vae_core.reparam import (
@@ -64,7 +64,7 @@ def _pick_input(ckpt: Checkpoint) -> tuple[np.ndarray, np.ndarray, np.ndarray, s
         index = _data_point(ckpt, len(data), lambda i: data.images[i, 0].numpy(), data.labels.numpy(), data.class_names)
         mu, log_var = encode_images(model, data.images[index : index + 1])
         label = label_name(int(data.labels[index]), data.class_names)
-        return mu[0], log_var[0], data.images[index, 0].numpy(), f"{data.name} #{index} (label {label})"
+        return mu[0], log_var[0], to_display(data.images[index : index + 1])[0], f"{data.name} #{index} (label {label})"
     try:
         codes_mu, codes_log_var, labels = model_codes(ckpt)
     except DataError:

@@ -101,7 +101,7 @@ def test_shipped_models_load_small_and_explorable_offline(name: str) -> None:
     assert ckpt.metadata["final"]["best_epoch"] >= 1
 
 
-@pytest.mark.parametrize("name", ["digits-mlp-2d", "digits-mlp-8d", "mnist-conv-2d"])
+@pytest.mark.parametrize("name", ["digits-mlp-2d", "digits-mlp-8d", "mnist-conv-2d", "mnist-conv-16d"])
 def test_shipped_models_report_figures_measured_on_test_after_choosing_on_validation(name: str) -> None:
     meta = load_checkpoint(SHIPPED / name).metadata
     assert meta["final"]["val_loss"] > 0 and meta["final"]["best_epoch"] <= meta["epochs_trained"]

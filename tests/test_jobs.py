@@ -233,3 +233,16 @@ def test_a_job_trains_with_its_own_thread_count(digits: ImageData, monkeypatch: 
     monkeypatch.setattr(Trainer, "run", recording_run)
     _finished(TrainingJob(TINY, TrainConfig(epochs=1), digits))
     assert seen == [TRAIN_THREADS]
+
+
+def test_a_colour_job_shows_colour_reconstructions_and_saves_its_mig(tmp_path: Path) -> None:
+    from vae_core.data import load_shapes
+
+    shapes = load_shapes(48, side=32)
+    model = ModelConfig(arch="conv", image_shape=(3, 32, 32), latent_dim=3, hidden_dim=32)
+    job = _finished(TrainingJob(model, TrainConfig(dataset="shapes", dataset_size=48, epochs=1, batch_size=16), shapes))
+    pairs = job.latest_reconstructions(4)
+    assert pairs.shape == (2, 4, 32, 32, 3) and 0.0 <= pairs.min() and pairs.max() <= 1.0
+    ckpt = load_checkpoint(job.save("shapes-tiny", tmp_path))
+    found = ckpt.metadata["disentanglement"]
+    assert found["factor_names"] == list(shapes.factor_names) and 0.0 <= found["mig"] <= 1.0

@@ -53,3 +53,16 @@ def test_codes_far_from_the_data_stay_inside_the_field(fitted: tuple[np.ndarray,
     lo, hi = projection.placer.field.bounds
     assert placed.shape == (3, 2) and np.isfinite(placed).all() and (placed >= lo).all() and (placed <= hi).all()
     assert projection.transform(codes[0]).shape == (1, 2)  # one code (D,) is one row
+
+
+def test_a_fitted_map_builds_its_placement_field_in_the_background() -> None:
+    import time
+
+    from vae_core.projection import ProjectionJob
+
+    job = ProjectionJob(blobs(n_per=40), "tsne", perplexity=10)
+    assert job.wait(120) and isinstance(job.projection, TSNEProjection)
+    deadline = time.monotonic() + 30
+    while "field" not in job.projection.placer.__dict__ and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "field" in job.projection.placer.__dict__

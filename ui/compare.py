@@ -8,6 +8,7 @@ import torch
 
 from vae_core import Checkpoint, ImageData
 from vae_core.compare import ModelView, model_view
+from vae_core.inference import to_display
 from vae_core.latent_ops import tile_images
 from vae_core.units import UnitActivity
 
@@ -36,7 +37,7 @@ def cached_view(ckpt: Checkpoint, data: ImageData, images: torch.Tensor) -> Mode
 
 def originals_strip(images: torch.Tensor, n: int = 8) -> np.ndarray:
     """The first n shared images in a row, as the reconstructions are shown (one column's width)."""
-    return reconstruction_strip(images[:n, 0].numpy())
+    return reconstruction_strip(to_display(images[:n]))
 
 
 def reconstruction_strip(images: np.ndarray) -> np.ndarray:

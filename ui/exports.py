@@ -42,8 +42,8 @@ def map_downloads(
 
 
 def image_download(label: str, images: np.ndarray, file_name: str, key: str, columns: int = 10) -> None:
-    """One button: an image (H, W) or a grid of images (N, H, W) as PNG, at the model's own resolution."""
+    """One button: an image (H, W) or (H, W, 3), or a grid of such images, as PNG, at the model's own resolution."""
     images = np.asarray(images)
-    stack = images[None] if images.ndim == 2 else images
+    stack = images[None] if images.ndim == 2 or (images.ndim == 3 and images.shape[-1] == 3) else images
     st.download_button(label, lambda: grid_png(stack, columns, pad=0 if len(stack) == 1 else 2), file_name=file_name,
                        mime="image/png", key=key, on_click="ignore", icon=":material/download:")

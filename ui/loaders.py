@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 import streamlit as st
-import torch
 
 from vae_core import Checkpoint, DataError, ImageData, list_checkpoints, load_checkpoint, load_dataset
+from vae_core.images import to_tensor
 from vae_core.inference import encode_images
 from vae_core.jobs import JobRegistry
 from vae_core.map_cache import MapCache
@@ -69,28 +69,31 @@ def model_id(ckpt: Checkpoint) -> tuple[str, int]:
 
 
 @st.cache_resource(show_spinner="Loading data…", max_entries=4)
-def _dataset(name: str, data_dir: str | None) -> ImageData:
-    return load_dataset(name, data_dir)
+def _dataset(name: str, data_dir: str | None, image_size: int | None = None, size: int | None = None) -> ImageData:
+    return load_dataset(name, data_dir, image_size, size)
 
 
-def dataset(name: str, data_dir: str | None) -> ImageData:
+def dataset(name: str, data_dir: str | None, image_size: int | None = None, size: int | None = None) -> ImageData:
     """A data set loaded once per server, shared by all sessions: never mutate it."""
-    return _dataset(name, data_dir)
+    return _dataset(name, data_dir, image_size, size)
 
 
 def model_dataset(ckpt: Checkpoint) -> ImageData | None:
     """The images the model was trained on, when they are on this machine; else None.
 
-    Shipped MNIST models stay explorable without their data through their stored codes.
+    Shipped MNIST models stay explorable without their data through their stored codes;
+    the shapes are drawn again, identically, wherever they are needed.
     """
     train = ckpt.metadata.get("train", {})
     name, data_dir = train.get("dataset", "digits"), train.get("data_dir")
+    if name == "shapes":
+        return _dataset(name, None, ckpt.config.image_shape[-1], train.get("dataset_size"))
     candidates = [data_dir] if name in ("idx", "folder") else [data_dir, str(MNIST_DIR)] if name == "mnist" else [data_dir]
     for directory in candidates:
         if name != "digits" and (directory is None or not Path(directory).is_dir()):
             continue
         try:
-            return _dataset(name, directory)
+            return _dataset(name, directory, ckpt.config.image_shape[-1] if name == "folder" else None)
         except DataError:
             continue
     return None
@@ -181,7 +184,7 @@ def _bayes(
     path: str, mtime_ns: int, image: np.ndarray, mu: np.ndarray, log_var: np.ndarray,
 ) -> tuple[GridPosterior | None, Evidence]:
     model = load_model(path).model
-    x = torch.as_tensor(image, dtype=torch.float32).reshape(1, *model.config.image_shape)
+    x = to_tensor(image)  # (H, W) or (H, W, 3) -> (1, C, H, W)
     grid = grid_posterior(model, x) if model.latent_dim == 2 else None
     return grid, evidence(model, x, mu, log_var, grid=grid, n_samples=EVIDENCE_SAMPLES, seed=0)
 

@@ -7,6 +7,7 @@ from typing import Any
 import streamlit as st
 
 from vae_core import Checkpoint, CheckpointError
+from vae_core.disentangle import Disentanglement
 from vae_core.evaluation import card_lines
 from vae_core.likelihoods import LEGACY_RECON
 
@@ -65,7 +66,8 @@ def _model_card(ckpt: Checkpoint) -> None:
     meta, cfg = ckpt.metadata, ckpt.config
     lines = [
         f"**Data set**: {meta.get('dataset', '?')}",
-        f"**Architecture**: {cfg.arch}, hidden {cfg.hidden_dim}, image {cfg.image_shape[1]}×{cfg.image_shape[2]}",
+        f"**Architecture**: {cfg.arch}, hidden {cfg.hidden_dim}, image {cfg.image_shape[1]}×{cfg.image_shape[2]}"
+        f"{' RGB' if cfg.image_shape[0] == 3 else ''}",
         f"**Latent dim**: {cfg.latent_dim} (z[0] … z[{cfg.latent_dim - 1}])",
         f"**Epochs**: {meta.get('epochs_trained', '?')}",
         f"**β** (weight of the KL term): {(meta.get('train') or {}).get('beta', '?')}",
@@ -74,3 +76,16 @@ def _model_card(ckpt: Checkpoint) -> None:
     ]
     with st.sidebar.expander("Model card", expanded=False):
         st.markdown("\n".join(f"- {line}" for line in lines))
+        found = Disentanglement.from_metadata(meta)
+        if found is not None:
+            st.markdown(mig_text(found))
+
+
+def mig_text(found: Disentanglement) -> str:
+    """MIG with what it is and its error, for the model card and the Explore page."""
+    return (
+        f"**MIG** {found.mig:.3f} ± {found.mig_se:.3f} (Mutual Information Gap against the "
+        f"{len(found.factor_names)} true factors, Chen et al. 2018: 0 = no factor has a dimension of its own, "
+        f"1 = each has one; estimated from the encoder means of {found.n_images:,} images in 20 bins, "
+        "± its bootstrap standard error)"
+    )

@@ -28,7 +28,7 @@ from .checkpoints import checkpoint_paths
 from .config import ModelConfig, TrainConfig
 from .data import DataError, ImageData, load_dataset
 from .eta import training_eta
-from .inference import decode_latents, encode_images
+from .inference import decode_latents, encode_images, to_display
 from .models import build_model
 from .naming import sanitize_checkpoint_name
 from .training import EpochMetrics, StepMetrics, Trainer, evaluate
@@ -241,7 +241,8 @@ class TrainingJob:
         return Progress(last.step / last.total_steps, eta, last.images_per_s, last.epoch, epochs)
 
     def latest_reconstructions(self, n: int = 8) -> np.ndarray | None:
-        """(2, n, H, W) floats in [0, 1]: the same first n validation images and their reconstructions
+        """(2, n, H, W) or, in colour, (2, n, H, W, 3) floats in [0, 1]: the same first n validation images and
+        their reconstructions
         (decoded from mu) by the current weights; None until the data is loaded.
 
         The weights are copied under the lock, so the copy never sees a half-applied step.
@@ -254,7 +255,7 @@ class TrainingJob:
             model.load_state_dict(trainer.model.state_dict())
             images = model.observe(trainer.val_images[:n].cpu())
         mu, _ = encode_images(model.eval(), images)
-        return np.stack([images[:, 0].numpy(), decode_latents(model, mu)])
+        return np.stack([to_display(images), decode_latents(model, mu)])
 
     def save(self, name: str, folder: str | Path, overwrite: bool = False) -> Path:
         """Save the best model so far (with its codes) as folder/NAME; returns the weights path.

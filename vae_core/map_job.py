@@ -12,9 +12,15 @@ import threading
 import numpy as np
 
 from .map_cache import MapCache
-from .projection import Method, Projection, fit_projection
+from .projection import Method, Projection, TSNEProjection, fit_projection
 
 logger = logging.getLogger(__name__)
+
+
+def _warm_placer(projection: TSNEProjection) -> None:
+    """Build the map's repulsion field before anything is placed (it takes a noticeable
+    fraction of a second at any map size; bench/large_map.py)."""
+    projection.placer.field  # noqa: B018 - a cached property, computed here once
 
 
 class ProjectionJob:
@@ -49,6 +55,8 @@ class ProjectionJob:
         except Exception:  # a bug: the details go to the server log, not to the page
             logger.exception("%s map failed", method)
             self.error = "an internal error stopped it (the details are in the server log)"
+        if isinstance(self.projection, TSNEProjection):  # so the first upload placed does not pay for it
+            threading.Thread(target=_warm_placer, args=(self.projection,), name="placement-field", daemon=True).start()
         self.fraction = 1.0
 
     def _report(self, fraction: float) -> None:

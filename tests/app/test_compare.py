@@ -29,3 +29,9 @@ def test_two_digit_models_side_by_side_with_their_active_units() -> None:
 def test_only_models_of_the_same_image_size_are_offered() -> None:
     at = open_app_page("pages/compare.py", model="digits-mlp-2d")
     assert all("digits" in option for option in at.selectbox(key="compare_other").options)
+
+
+def test_two_colour_models_side_by_side() -> None:
+    at = open_app_page("pages/compare.py", model="shapes-conv-10d-beta1")
+    assert not at.exception
+    assert [s.value for s in at.subheader][0] == "shapes-conv-10d-beta1" and len(at.subheader) == 2

@@ -5,6 +5,7 @@ page until the run's outcome shows (what a user's browser does once a second).
 """
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -110,8 +111,13 @@ def test_a_short_run_saves_a_checkpoint_that_the_picker_lists() -> None:
     assert not app.exception
     assert app.sidebar.selectbox(key="model_path").value == str(saved)
 
-    # Saving again under the same name asks first.
+    # The model just saved is no clash to warn about; another file under the typed name is.
     at.run()
+    assert not any("already exists" in w.value for w in at.warning)
+    assert any("This run is saved as" in c.value for c in at.caption) and not has(at.button, "train_save")
+    for suffix in (".safetensors", ".json"):
+        shutil.copy(loaders.user_dir() / f"{name}{suffix}", loaders.user_dir() / f"{name}-other{suffix}")
+    at.text_input(key="train_save_name").set_value(f"{name}-other").run()
     assert any("already exists" in w.value for w in at.warning)
     assert at.button(key="train_save").disabled
     at.checkbox(key="train_overwrite").check().run()
