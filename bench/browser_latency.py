@@ -9,6 +9,20 @@ with the shipped mnist-conv-16d model (picked in the sidebar) and its 10,000-cod
   3. Explore: slider change (a mouse click on a slider's track) -> the new decoded
      image visible, p50 and p95 over --moves random moves                     bar p95 <= 100 ms
   4. server memory (RSS of the streamlit process) after visiting every page   bar <= 1 GB
+In the page (the decoder runs in the browser, ui/js/in_page_decoder.js), beside the server
+path's figures above (measured in the same run, the "Decode in this browser" switch off):
+  5. Latent map, "decode under the pointer" (PCA): pointer move -> the new image painted,
+     p95 over --pointer-moves moves                                             bar p95 <= 20 ms
+  6. Explore: slider change (a click on a slider's track) -> the new image painted
+                                                                               bar p95 <= 20 ms
+  7. a 10-second scrub across the map (the pointer moving all the time, one move per
+     animation frame; Playwright's mouse, slower under load, is shown beside it): decoded
+     frames painted per second                                                 bar >= 50 /s
+     and the messages the page sent the server meanwhile (each would be a script rerun) bar 0
+  8. page memory (JS heap after a forced collection) after a minute of scrubbing, over
+     before it                                                                 bar <= 1.5x
+Times 5 and 6 run from the input event's own timestamp (when the browser got the pointer
+event) to the first animation frame after the canvas was painted.
 
 Times 2 and 3 are taken in the page: performance.now() at the gesture's pointerup (a click
 and a slider both act on release) to the first animation frame after the new image has
@@ -41,12 +55,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script from anywhere
 
 from tests.e2e.conftest import (  # noqa: E402
-    CHROMIUM, MAIN, PICKER, VIEWPORT, digit_png, go_to, launch_chromium, open_app, select_model, start_server, stop_server,
-    wait_healthy, wait_idle, wait_image_change,
+    CHROMIUM, MAIN, PICKER, VIEWPORT, digit_png, go_to, launch_chromium, open_app, select_model, set_in_browser,
+    start_server, stop_server, wait_healthy, wait_idle, wait_image_change,
 )
 
 MODEL = "mnist-conv-16d"
 COLD_START_BAR_S, MAP_P95_BAR_MS, SLIDER_P95_BAR_MS, RSS_BAR_MB = 6.0, 150.0, 100.0, 1024.0
+POINTER_P95_BAR_MS, IN_PAGE_SLIDER_P95_BAR_MS, SCRUB_FPS_BAR, HEAP_RATIO_BAR = 20.0, 20.0, 50.0, 1.5
+SCRUB_S, SOAK_S = 10.0, 60.0
 AIM_MS = 300  # the pointer rests on the spot before a map click
 PAGES = ("Train", "Latent map", "Explore", "Reparameterization", "Encode")
 
@@ -67,6 +83,22 @@ INIT_JS = """(() => {
     };
     window.WebSocket.prototype = Socket.prototype;
     document.addEventListener('pointerup', () => { lat.up = performance.now(); }, true);
+    // in-page decodes: each paint of the decoder's canvas, timed from the last pointer event
+    lat.input = null;
+    lat.painted = 0;
+    lat.paintWaiters = [];
+    for (const name of ['pointermove', 'pointerdown']) {
+        document.addEventListener(name, (e) => { lat.input = e.timeStamp; }, true);
+    }
+    document.addEventListener('vae-painted', () => {
+        const input = lat.input;
+        requestAnimationFrame(() => {
+            lat.painted += 1;
+            const ms = performance.now() - input;
+            lat.paintWaiters.splice(0).forEach(resolve => resolve(ms));
+        });
+    }, true);
+    lat.nextPaint = () => new Promise(resolve => lat.paintWaiters.push(resolve));
     const mark = (img) => {
         const src = img.src;
         if (!src || src in lat.shown) return;
@@ -234,6 +266,134 @@ def slider_moves(page: Page, n: int, rng: np.random.Generator) -> Samples:
     return samples
 
 
+# ---------------------------------------------------------------- 5-8. in the page
+PAINT_JS = """() => Promise.race([window.__lat.pending, new Promise((_, reject) =>
+    setTimeout(() => reject(new Error('nothing painted within 10 s')), 10000))])"""
+
+
+def timed_paint(page: Page, act: Callable[[], None]) -> float:
+    """Do `act` (a pointer gesture); ms from its event to the canvas painted, in the page."""
+    page.evaluate("() => { window.__lat.pending = window.__lat.nextPaint(); }")
+    act()
+    return float(page.evaluate(PAINT_JS))
+
+
+def in_page_ready(page: Page) -> None:
+    """Wait until the page's decoder runs (its status line says so; Playwright's locators see
+    into the component's shadow root)."""
+    page.locator('[data-testid="vaeDecodePath"]', has_text="Decoded in this browser").first.wait_for(timeout=120_000)
+
+
+def plot_box(page: Page) -> dict:
+    area = page.locator(f"{MAIN} .js-plotly-plot .nsewdrag").first
+    area.wait_for()
+    return area.bounding_box()
+
+
+def open_pointer_map(page: Page) -> dict:
+    """The Latent map in "decode under the pointer" mode, PCA; returns the plot area's box."""
+    go_to(page, "Latent map")
+    page.locator(f"{MAIN} [data-testid='stButtonGroup']").get_by_text("PCA", exact=True).click()
+    wait_idle(page)
+    in_page_ready(page)
+    return plot_box(page)
+
+
+def pointer_moves(page: Page, box: dict, n: int, rng: np.random.Generator) -> list[float]:
+    """Move the pointer to a random spot of the map, wait for its image; n times (plus a warm-up)."""
+    ms = []
+    for i in range(n + 1):
+        x, y = box["x"] + rng.uniform(0.05, 0.95) * box["width"], box["y"] + rng.uniform(0.05, 0.95) * box["height"]
+        t = timed_paint(page, lambda: page.mouse.move(x, y))
+        if i:
+            ms.append(t)
+        page.wait_for_timeout(20)
+    return ms
+
+
+def in_page_slider_moves(page: Page, n: int, rng: np.random.Generator) -> list[float]:
+    """Click a random in-page slider at a random place on its track; n times (plus a warm-up)."""
+    go_to(page, "Explore")
+    in_page_ready(page)
+    sliders = page.locator(f'{MAIN} [data-testid="vaeSlider"]')
+    count = sliders.count()
+    ms = []
+    for i in range(n + 1):
+        slider = sliders.nth(int(rng.integers(count)))
+        box = slider.bounding_box()
+        lo, hi = (float(slider.get_attribute(a)) for a in ("min", "max"))
+        now = box["x"] + (float(slider.input_value()) - lo) / (hi - lo) * box["width"]
+        x = now
+        while abs(x - now) < 12:  # a few steps away from its value, or the click changes nothing
+            x = box["x"] + rng.uniform(0.05, 0.95) * box["width"]
+        y = box["y"] + box["height"] / 2
+
+        def click() -> None:
+            page.mouse.move(x, y)
+            page.mouse.down()
+            page.mouse.up()
+
+        page.mouse.move(x, y)  # the move's own paint is not the click's
+        page.wait_for_timeout(30)
+        t = timed_paint(page, click)
+        if i:
+            ms.append(t)
+    return ms
+
+
+# One pointer move per animation frame for `seconds` along a Lissajous path over the box, as
+# a display-rate pointer sends them; resolves when done.
+RAF_SCRUB_JS = """([box, seconds]) => new Promise(resolve => {
+    const t0 = performance.now();
+    let frames = 0;
+    const step = (now) => {
+        const t = (now - t0) / 1000;
+        if (t >= seconds) return resolve(frames);
+        frames += 1;
+        const u = 0.5 + 0.45 * Math.sin(1.3 * t * Math.PI), v = 0.5 + 0.45 * Math.sin(0.9 * t * Math.PI + 1.0);
+        document.dispatchEvent(new PointerEvent('pointermove', {bubbles: true, clientX: box.x + u * box.width,
+                                                                clientY: box.y + v * box.height}));
+        requestAnimationFrame(step);
+    };
+    requestAnimationFrame(step);
+})"""
+
+
+def scrub(page: Page, box: dict, seconds: float, per_frame: bool) -> tuple[float, float, int]:
+    """Sweep the pointer across the map for `seconds` without pause (a Lissajous path), with
+    Playwright's mouse (real input events, as fast as the driver can send them) or, if
+    `per_frame`, one move per animation frame from inside the page. Returns (moves per second,
+    frames painted per second, messages the page sent the server meanwhile)."""
+    before = page.evaluate("() => [window.__lat.painted, window.__lat.sent.length]")
+    t0 = time.perf_counter()
+    moves = 0
+    if per_frame:
+        moves = int(page.evaluate(RAF_SCRUB_JS, [box, seconds]))
+    while not per_frame and (elapsed := time.perf_counter() - t0) < seconds:
+        u, v = 0.5 + 0.45 * np.sin(1.3 * elapsed * np.pi), 0.5 + 0.45 * np.sin(0.9 * elapsed * np.pi + 1.0)
+        page.mouse.move(box["x"] + u * box["width"], box["y"] + v * box["height"])
+        moves += 1
+    elapsed = time.perf_counter() - t0
+    after = page.evaluate("() => [window.__lat.painted, window.__lat.sent.length]")
+    return moves / elapsed, (after[0] - before[0]) / elapsed, after[1] - before[1]
+
+
+def heap_mb(page: Page) -> float:
+    """The page's JS heap after a forced garbage collection, in MB (CDP)."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+        cdp.send("HeapProfiler.collectGarbage")
+        cdp.send("Performance.enable")
+        metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+        return metrics["JSHeapUsedSize"] / 2**20
+    finally:
+        cdp.detach()
+
+
+def ms_line(ms: list[float]) -> str:
+    return f"n={len(ms)}  p50 {percentile(ms, 50):.1f} ms, p95 {percentile(ms, 95):.1f} ms, max {max(ms):.1f} ms"
+
+
 # ---------------------------------------------------------------- 4. memory
 def visit_every_page(page: Page) -> None:
     """Each page once, drawn to the end, with an upload on Encode."""
@@ -246,12 +406,45 @@ def visit_every_page(page: Page) -> None:
             wait_idle(page)
 
 
+def in_page_figures(page: Page, args: argparse.Namespace, rng: np.random.Generator) -> list[bool]:
+    """Figures 5-8, with the decoder in the page."""
+    ok = []
+    sliders = in_page_slider_moves(page, args.pointer_moves, rng)
+    ok.append(percentile(sliders, 95) <= IN_PAGE_SLIDER_P95_BAR_MS)
+    print(f"IN THE PAGE slider change -> image painted ({MODEL}, Explore): {ms_line(sliders)}  |  "
+          f"bar p95 <= {IN_PAGE_SLIDER_P95_BAR_MS:.0f} ms: {verdict(ok[-1])}")
+    box = open_pointer_map(page)
+    moves = pointer_moves(page, box, args.pointer_moves, rng)
+    ok.append(percentile(moves, 95) <= POINTER_P95_BAR_MS)
+    print(f"IN THE PAGE pointer move over the map -> image painted ({MODEL}, PCA): {ms_line(moves)}  |  "
+          f"bar p95 <= {POINTER_P95_BAR_MS:.0f} ms: {verdict(ok[-1])}")
+    heap_before = heap_mb(page)
+    rate, fps, sent = scrub(page, box, SCRUB_S, per_frame=False)
+    print(f"IN THE PAGE {SCRUB_S:.0f}-second scrub, Playwright's mouse ({rate:.0f} moves/s, all the driver "
+          f"sends): {fps:.1f} decoded frames painted per second, {sent} messages to the server")
+    rate, fps, sent = scrub(page, box, SCRUB_S, per_frame=True)
+    ok.append(fps >= SCRUB_FPS_BAR and sent == 0)
+    print(f"IN THE PAGE {SCRUB_S:.0f}-second scrub, a move every animation frame ({rate:.0f} frames/s here): "
+          f"{fps:.1f} decoded frames painted per second, {sent} messages to the server (script reruns)  |  "
+          f"bar >= {SCRUB_FPS_BAR:.0f} /s and 0 reruns: {verdict(ok[-1])}")
+    scrub(page, box, max(args.soak - 2 * SCRUB_S, 0.0), per_frame=True)
+    heap_after = heap_mb(page)
+    ratio = heap_after / heap_before
+    ok.append(ratio <= HEAP_RATIO_BAR)
+    print(f"IN THE PAGE JS heap after {args.soak:.0f} s of scrubbing: {heap_after:.1f} MB vs {heap_before:.1f} MB "
+          f"before ({ratio:.2f}x)  |  bar <= {HEAP_RATIO_BAR}x: {verdict(ok[-1])}")
+    page.mouse.move(0, 0)
+    return ok
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clicks", type=int, default=40, help="map clicks timed (0: skip)")
     parser.add_argument("--moves", type=int, default=40, help="slider moves timed (0: skip)")
     parser.add_argument("--cold-starts", type=int, default=3, help="0: skip")
     parser.add_argument("--no-memory", dest="memory", action="store_false", help="skip visiting every page")
+    parser.add_argument("--pointer-moves", type=int, default=60, help="in-page pointer moves and slider clicks timed")
+    parser.add_argument("--soak", type=float, default=SOAK_S, help="seconds of scrubbing before the heap is measured")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     if not CHROMIUM.exists():
@@ -281,8 +474,14 @@ def main() -> None:
                 ok.append(report(f"map click -> decoded image ({MODEL}, PCA of 10,000 codes)",
                                  map_clicks(page, args.clicks, rng), MAP_P95_BAR_MS))
             if args.moves:
+                go_to(page, "Explore")
+                set_in_browser(page, False)
                 ok.append(report(f"slider change -> decoded image ({MODEL}, Explore)",
                                  slider_moves(page, args.moves, rng), SLIDER_P95_BAR_MS))
+                go_to(page, "Explore")
+                set_in_browser(page, True)
+            if args.pointer_moves:
+                ok += in_page_figures(page, args, rng)
             if args.memory:
                 visit_every_page(page)
                 rss, peak = rss_mb(proc.pid)

@@ -2,7 +2,8 @@
 interpolation, traversals and (for 2-D latents) the decoded manifold of the prior.
 
 The Sliders view and the small map live in ui.sliders and ui.small_map (timed by
-bench/slider_latency.py); this script lays out the views.
+bench/slider_latency.py); this script lays out the views. The interpolation and traversal
+scrubbers decode in the page as they move (ui.browser_decoder.frames_decoder).
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from ui.browser_decoder import frames_decoder
 from ui.exports import image_download
 from ui.images import enlarge_to
 from ui.picker import mig_text
@@ -26,6 +28,8 @@ from vae_core.latent_ops import (
 STRIP_PX = 84  # per image in interpolation and traversal strips
 GRID_PX = 640  # the manifold image
 TRAVERSAL_WIDTH = 3.0  # traversals span +-3 sigma
+SCRUB_STOPS = 101  # a scrubber's stops along a path
+SCRUB_PX = 168
 TAB_KEY = "explore_tab"
 TABS = ("Sliders", "Interpolation", "Traversal", "Manifold")
 RANGE_DATA, RANGE_PRIOR = "data: mean ± 3 sd of the codes' mu", "prior: ± 3 (sd 1)"
@@ -56,6 +60,9 @@ def interpolation_tab(ckpt: Checkpoint, codes: Codes | None, small_map: SmallMap
         strip = tile_images(images[k * steps:(k + 1) * steps], steps)
         st.image(to_uint8(strip), caption=name, output_format="PNG")
     st.caption(_paths_caption(ckpt.config.latent_dim))
+    t = np.linspace(0.0, 1.0, SCRUB_STOPS)
+    frames_decoder(ckpt, "interp_scrub", slerp(*ends, SCRUB_STOPS), SCRUB_PX, label="spherical path, t",
+                   names=[f"{v:.2f}" for v in t])
     if small_map is not None:
         traces = [
             go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="lines+markers", name=name, marker={"size": 6})
@@ -111,6 +118,9 @@ def traversal_tab(ckpt: Checkpoint, codes: Codes | None) -> None:
         strip = tile_images(images[k * steps:(k + 1) * steps], steps)
         explains = f" · explains {found.dim_label(dim)}" if found is not None else ""
         st.image(to_uint8(strip), caption=f"z[{dim}]: {lo:.2f} → {hi:.2f}{explains}", output_format="PNG")
+    dim = st.selectbox("Scrub one dimension", dims, key="trav_scrub_dim", format_func=lambda k: f"z[{k}]", width=160)
+    path = traversal_rows(current_point(ckpt), [dim], center, scale, SCRUB_STOPS, TRAVERSAL_WIDTH)
+    frames_decoder(ckpt, "trav_scrub", path, SCRUB_PX, label=f"z[{dim}]", names=[f"{v:.2f}" for v in path[:, dim]])
 
 
 @st.fragment

@@ -11,6 +11,11 @@ reports the spot (from the pointer: plotly reports clicks on points only, and la
 fragment decodes it beside the map, and the script marks the spot with an x over the plot.
 A code within a few pixels of the spot is the point clicked; else the spot itself is decoded.
 The projection comes from the cache (memory, then disk) and is never refitted on a rerun.
+
+"Decode under the pointer" (on by default) replaces the hover preview: the `in_page_decoder`
+component turns the pointer's map position into z in the page (the plane exactly for PCA and
+latent axes, t-SNE by the server's neighbour blend) and decodes it there at every pointer
+move, with no server run while the pointer moves. A click still pins the point as above.
 """
 from __future__ import annotations
 
@@ -19,7 +24,8 @@ from functools import partial
 import numpy as np
 import streamlit as st
 
-from ui.components import click_report, hover_data, hover_index, map_events, marker_data
+from ui.browser_decoder import BrowserDecoder, in_browser_switch, map_inverse, page_decoder
+from ui.components import chart_selector, click_report, hover_data, hover_index, in_page_decoder, map_events, marker_data
 from ui.exports import image_download, map_downloads
 from ui.figures import codes_map_figure, latent_bars
 from ui.images import crisp
@@ -47,6 +53,8 @@ HOVER_KEY = "latent_map_hover"  # the hover component (role "hover")
 HOVERED_KEY = "latent_map_hovered"  # int: the point whose image the hover component gets next
 IMAGE_PX = 168
 HOVER_PX = 84
+POINTER_PX = 112  # the image under the pointer
+POINTER_KEY = "latent_map_pointer"  # the in_page_decoder component (role "pointer")
 MAP_HEIGHT = 620
 TSNE_K = 10
 # no double-click reset: plotly took every second click on the map for a double click
@@ -224,17 +232,28 @@ with left:  # a fit's progress bar takes the old map's place: no click lands on 
 data = model_dataset(ckpt)
 if data is not None and len(data) != len(mu):
     data = None  # a different copy of the data than the one the codes were made from
-note.caption(method_note(projection, dims, mu.shape[1]) + f" {len(mu):,} codes (mu). Hover a point to see its image "
-             + ("(from the data set)." if data is not None else
-                "(decoded from its code: the data set is not on this machine)."))
+note.caption(method_note(projection, dims, mu.shape[1]) + f" {len(mu):,} codes (mu). The image under the pointer "
+             "follows it over the map (with the decoder in your browser; else hover a point to see its image "
+             + ("from the data set)." if data is not None else
+                "decoded from its code: the data set is not on this machine)."))
 names = class_names(ckpt, labels)
 with left:
     st.plotly_chart(codes_map_figure(projection, labels, names, MAP_HEIGHT, hover=True), key=CHART_KEY,
                     width="stretch", config=MAP_CONFIG)
     map_downloads(ckpt.path.stem, projection, mu, log_var, labels, names, key="latent_map_export")
+    in_browser_switch()
+    decoder = page_decoder(ckpt, POINTER_KEY)
+    if isinstance(decoder, BrowserDecoder):
+        in_page_decoder(key=POINTER_KEY, on_path_change=lambda: None, data={
+            "role": "pointer", "decoder": decoder.data(), "size": POINTER_PX, "chart": chart_selector(CHART_KEY),
+            "inverse": map_inverse(projection),
+        })
+    else:
+        st.caption(f"Decoded on the server: {decoder}. Hover a point for its image; click to decode.")
 with right:
     decode_panel(ckpt, projection, mu, labels, data, names)
-hover_panel(ckpt, mu, data)
+if not isinstance(decoder, BrowserDecoder):
+    hover_panel(ckpt, mu, data)
 with st.expander("Find codes by label and index"):
     find_panel(ckpt, mu, labels, names, partial(point_image, ckpt, mu, data))
 with st.expander("Holes: where the prior N(0, I) has mass but the codes do not"):

@@ -12,26 +12,28 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import streamlit as st
 
+from ui.browser_decoder import frames_decoder
 from ui.images import crisp
 from ui.loaders import bayes_numbers, class_names, mc_kl, model_codes, model_dataset
 from ui.reparam_figures import figure_1d, figure_2d, figure_bayes, figure_kl_bars, figure_mc, kl_latex, latex_number
 from ui.gallery import data_gallery
 from ui.state import REPARAMETERIZATION, arrived, handed_point, model_or_notice
 from ui.url_state import INDEX, first_visit, parse_index, show_in_url
-from vae_core import VAE, Checkpoint, DataError
+from vae_core import Checkpoint, DataError
 from vae_core.encoding import label_name
 from vae_core.inference import decode_latents, encode_images, to_display
 from vae_core.likelihoods import describe_likelihood
 from vae_core.posterior import GridPosterior, posterior_moments
 from vae_core.reparam import (
     WORKED_KL, WORKED_Z, animation_frames_1d, cloud_frames_2d, format_number, kl_terms, reparameterize_np,
-    sigma_from_log_var,
+    sample_path, sigma_from_log_var,
 )
 
 TABS = ("1-D animation", "2-D cloud", "KL term", "Bayes: p(z|x) vs q(z|x)")  # labels double as tab state
 N_FRAMES = 30
 N_CLOUD = 300
 N_DECODED = 8
+FRAME_PX = 140  # the sample decoded per animation frame
 SOURCE_KEY, HANDED = "rp_input_source", "Handed-over point"
 INDEX_KEY = "rp_index"
 MU_RANGE, SIGMA_RANGE, EPS_RANGE = (-5.0, 5.0), (0.01, 3.0), (-3.5, 3.5)
@@ -133,7 +135,7 @@ def _sample_eps() -> None:
 
 
 @st.fragment
-def _panel_1d(mu: np.ndarray, sigma: np.ndarray) -> None:
+def _panel_1d(ckpt: Checkpoint, mu: np.ndarray, sigma: np.ndarray) -> None:
     if "rp_mu" not in st.session_state:
         st.session_state["rp_eps"] = WORKED_Z["eps"]
         _from_dim(mu, sigma)
@@ -154,6 +156,13 @@ def _panel_1d(mu: np.ndarray, sigma: np.ndarray) -> None:
     z = float(reparameterize_np(m, s, e))
     with plot:
         st.plotly_chart(figure_1d(frames), key="rp_anim_1d")
+    i = st.session_state.get("rp_dim_1d", 0)
+    mu_d, sigma_d, eps_d = mu.astype(np.float64), sigma.astype(np.float64), np.zeros(len(mu))
+    mu_d[i], sigma_d[i], eps_d[i] = m, s, e
+    if frames_decoder(ckpt, "rp_decode_1d", sample_path(mu_d, sigma_d, eps_d, N_FRAMES), FRAME_PX,
+                      chart_key="rp_anim_1d"):
+        st.caption(f"decode(z) of every frame as it plays: dimension {i + 1} follows the animation, every other "
+                   "dimension moves from 0 to its encoder μ (ε = 0 there).")
     st.markdown(f"ε = {format_number(e)} is carried to **z = {format_number(z)}** "
                 f"(z = μ + σ·ε = {format_number(m)} + {format_number(s)} × {format_number(e)}).")
     st.latex(rf"z = \mu + \sigma\varepsilon = {latex_number(m)} + {latex_number(s)} \times {latex_number(e)} = {format_number(z)},"
@@ -166,7 +175,7 @@ def _resample_cloud() -> None:
 
 
 @st.fragment
-def _panel_2d(model: VAE, mu: np.ndarray, sigma: np.ndarray) -> None:
+def _panel_2d(ckpt: Checkpoint, mu: np.ndarray, sigma: np.ndarray) -> None:
     d = len(mu)
     st.markdown(f"{N_CLOUD} draws of ε ~ N(0, I) move along z = μ + σ·ε into the ellipse of q(z|x); "
                 "rings: 1σ and 2σ (39 % and 86 % of the mass).")
@@ -181,8 +190,12 @@ def _panel_2d(model: VAE, mu: np.ndarray, sigma: np.ndarray) -> None:
     eps = np.random.default_rng(st.session_state.get("rp_cloud_seed", 0)).standard_normal((N_CLOUD, d))
     cloud = cloud_frames_2d(mu[[a, b]], sigma[[a, b]], eps[:, [a, b]], N_FRAMES)
     st.plotly_chart(figure_2d(cloud, mu[[a, b]], sigma[[a, b]], (a, b)), key="rp_anim_2d")
+    if frames_decoder(ckpt, "rp_decode_2d", sample_path(mu, sigma, eps[0], N_FRAMES), FRAME_PX,
+                      chart_key="rp_anim_2d"):
+        st.caption("decode(z) of the first sample in every frame as it plays (all dimensions move, not only "
+                   "the two shown).")
     z = reparameterize_np(mu, sigma, eps[:N_DECODED])  # all D dimensions, not only the two shown
-    images = decode_latents(model, z)
+    images = decode_latents(ckpt.model, z)
     st.image(list(crisp(images, 84)), width=84,
              caption=[f"({format_number(p[a], 2)}, {format_number(p[b], 2)})" for p in z])
     st.caption(f"Decoded: the first {N_DECODED} samples z of q(z|x) (captions: z[{a}], z[{b}]).")
@@ -299,10 +312,10 @@ _show_encoder(mu, log_var, image, caption)
 tab_1d, tab_2d, tab_kl, tab_bayes = st.tabs(list(TABS), key="rp_tab", on_change="rerun")
 if tab_1d.open:
     with tab_1d:
-        _panel_1d(mu, sigma)
+        _panel_1d(ckpt, mu, sigma)
 if tab_2d.open:
     with tab_2d:
-        _panel_2d(ckpt.model, mu, sigma)
+        _panel_2d(ckpt, mu, sigma)
 if tab_kl.open:
     with tab_kl:
         _panel_kl(mu, sigma)

@@ -10,7 +10,7 @@ import torch
 from vae_core import MLPVAE, ModelConfig
 from vae_core.losses import kl_monte_carlo
 from vae_core.reparam import (
-    WORKED_KL, WORKED_Z, animation_frames_1d, cloud_frames_2d, format_number, kl_terms, mc_kl_running, normal_pdf,
+    WORKED_KL, WORKED_Z, animation_frames_1d, cloud_frames_2d, sample_path, format_number, kl_terms, mc_kl_running, normal_pdf,
     q_of_point, reparameterize_np, sigma_from_log_var,
 )
 
@@ -111,3 +111,14 @@ def test_q_of_point_keeps_the_point_and_fills_the_missing_spread() -> None:
     assert x_hat.shape == (8, 8) and 0.0 <= x_hat.min() and x_hat.max() <= 1.0
     _, given, _ = q_of_point(model, z, np.array([-1.0, -2.0, -3.0]))
     np.testing.assert_array_equal(given, [-1.0, -2.0, -3.0])
+
+
+def test_a_sample_path_runs_from_eps_to_z_and_matches_the_cloud() -> None:
+    rng = np.random.default_rng(0)
+    mu, sigma, eps = rng.normal(size=5), rng.uniform(0.2, 2.0, 5), rng.normal(size=5)
+    path = sample_path(mu, sigma, eps, n_frames=7)
+    assert path.shape == (7, 5)
+    np.testing.assert_array_equal(path[0], eps)
+    np.testing.assert_allclose(path[-1], mu + sigma * eps, rtol=0, atol=1e-15)
+    cloud = cloud_frames_2d(mu[[1, 3]], sigma[[1, 3]], eps[None, [1, 3]], n_frames=7)
+    np.testing.assert_allclose(path[:, [1, 3]], cloud[:, 0], rtol=0, atol=1e-15)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from ui.components import click_report, hover_data, hover_index, marker_data
+from ui.components import click_report, decode_path, hover_data, hover_index, marker_data, settled_z
 
 
 def test_a_click_report_is_the_spot_and_its_hit_radius() -> None:
@@ -32,3 +32,16 @@ def test_the_data_sent_names_the_chart_by_its_key() -> None:
     assert idle["index"] is None and idle["src"] is None
     sent = hover_data("latent_map_chart", "m@1/data", 84, 3, b"\x89PNG")
     assert sent["index"] == 3 and sent["src"] == "data:image/png;base64,iVBORw=="
+
+
+def test_the_decoder_says_which_path_it_took() -> None:
+    assert decode_path({"path": "browser"}) == "browser"
+    assert decode_path({"path": "server: no WebAssembly"}) == "no WebAssembly"
+    for state in (None, {}, {"path": None}, {"path": "elsewhere"}, {"path": 3}, {"path": "server: " + "x" * 400}):
+        assert decode_path(state) is None
+
+
+def test_a_settled_point_is_latent_dim_finite_numbers() -> None:
+    assert settled_z({"z": [0, 1.5]}, 2) == [0.0, 1.5]
+    for value in (None, [1.0], [1.0, "2"], [1.0, float("nan")], [True, 1.0], "1,2", {"0": 1}):
+        assert settled_z({"z": value}, 2) is None

@@ -12,6 +12,11 @@ the map. It is mounted with `data` = {"role", "chart": CSS selector of the map's
   trigger "click" = {"x", "y", "rx", "ry"}: the pressed spot and a hit radius, in map units;
   `click_report` reads it. The spot is marked with an x at once; "marker" may move it.
 - role "marker": data also has "marker" ([x, y]): an x at that spot; clicks are ignored.
+
+`in_page_decoder` (ui/js/in_page_decoder.js) decodes z in the page and paints it to a canvas
+on every pointer or slider move (data and roles: see the JS and ui.browser_decoder). Its state:
+"path" = "browser" once the page's decoder runs, or "server: <why>" (`decode_path`), and
+for role "sliders" "z" = the settled point, debounced (`settled_z`).
 """
 from __future__ import annotations
 
@@ -24,6 +29,11 @@ import streamlit as st
 
 map_events = st.components.v2.component(
     "vae_explorer.map_events", js=(Path(__file__).parent / "js" / "map_events.js").read_text(encoding="utf-8"),
+)
+
+
+in_page_decoder = st.components.v2.component(
+    "vae_explorer.in_page_decoder", js=(Path(__file__).parent / "js" / "in_page_decoder.js").read_text(encoding="utf-8"),
 )
 
 
@@ -65,3 +75,28 @@ def click_report(state: Any) -> tuple[float, float, float, float] | None:
     if not all(math.isfinite(v) for v in (x, y, rx, ry)) or rx <= 0 or ry <= 0:
         return None
     return x, y, rx, ry
+
+
+def _get(state: Any, name: str) -> Any:
+    return state.get(name) if isinstance(state, dict) or hasattr(state, "get") else None
+
+
+def decode_path(state: Any) -> str | None:
+    """Which path the in-page decoder took: "browser", or why the server decodes (the text
+    after "server: "); None before it said, or for anything else."""
+    value = _get(state, "path")
+    if value == "browser":
+        return value
+    if isinstance(value, str) and value.startswith("server: ") and len(value) <= 300:
+        return value[len("server: "):]
+    return None
+
+
+def settled_z(state: Any, latent_dim: int) -> list[float] | None:
+    """The point the sliders settled on: latent_dim finite numbers, else None."""
+    value = _get(state, "z")
+    if not isinstance(value, list) or len(value) != latent_dim:
+        return None
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value):
+        return None
+    return [float(v) for v in value]

@@ -1,11 +1,15 @@
 """Explore's Sliders view and its current point: the pieces a slider move runs are plain
 functions and one fragment, so bench/slider_latency.py can time exactly that work.
 
-The slider panel is an `st.fragment`: dragging a slider reruns only the panel (decode one
-point, one small PNG, and the map's marker position). The small map beside it is drawn once,
-outside the fragment; the `map_events` component draws the marker over it in the browser,
-because a changed figure is rebuilt there from scratch, which is slower than the whole
-rest of a move (docs/design-decisions.md).
+With the decoder in the browser (the default), the `in_page_decoder` component draws the
+sliders, decodes and paints on every slider move, moves the point when the small map is
+pressed or dragged, and tells the server the settled point (debounced): no server run while
+a slider moves. On the server path (the user's switch, or a browser that cannot run it) the
+slider panel is an `st.fragment`: a slider move reruns only the panel (decode one point, one
+small PNG, and the map's marker position). Either way the small map beside it is drawn once,
+outside the panel, and its marker is drawn over it in the browser, because a changed figure
+is rebuilt there from scratch, which is slower than the whole rest of a move
+(docs/design-decisions.md).
 """
 from __future__ import annotations
 
@@ -17,7 +21,8 @@ from vae_core.encoding import label_name
 from vae_core.inference import decode_latents
 from vae_core.latent_ops import sample_prior
 
-from .components import click_report, map_events, marker_data
+from .browser_decoder import BrowserDecoder, in_browser_switch, map_inverse, page_decoder
+from .components import chart_selector, click_report, in_page_decoder, map_events, marker_data, settled_z
 from .gallery import data_gallery
 from .images import crisp
 from .loaders import model_dataset
@@ -32,6 +37,7 @@ IMAGE_PX = 224  # the decoded image is enlarged (nearest neighbour) to about thi
 Z_KEY = "explore_z"  # the whole current point (list of floats); sliders show some dims
 Z_MODEL_KEY = "explore_z_model"  # the checkpoint explore_z belongs to
 MAP_KEY = "explore_map"
+DECODER_KEY = "explore_decoder"  # the in_page_decoder component (role "sliders")
 MARKER_KEY = "explore_marker"  # the map_events component that draws the current point on the map
 
 
@@ -152,15 +158,49 @@ def sliders_tab(ckpt: Checkpoint, codes: Codes | None, small_map: SmallMap | Non
     """The slider panel and, beside it, the small map: drawn here, once per full run, so a
     slider move never re-sends it."""
     dims = slider_controls(ckpt, codes)
+    in_browser_switch()
+    decoder = page_decoder(ckpt, DECODER_KEY)
     panel, right = stacking("explore-sliders").columns([3.3, 1.7])
     if small_map is not None:
         with right:
             st.plotly_chart(small_map.marker_figure(), key=MAP_KEY, config={"displayModeBar": False})
             pca = small_map.projection.method == "pca"
             st.caption("The current point among the data's codes" + (" (PCA plane)" if pca else "")
-                       + ". Click the map to move the sliders there.")
+                       + (". Press or drag on the map to move the point." if isinstance(decoder, BrowserDecoder)
+                          else ". Click the map to move the sliders there."))
     with panel:
-        slider_panel(ckpt, dims, small_map)
+        if isinstance(decoder, BrowserDecoder):
+            in_page_slider_panel(ckpt, dims, small_map, decoder)
+        else:
+            slider_panel(ckpt, dims, small_map)
+            st.caption(f"Decoded on the server: {decoder}.")
+
+
+def _settled(latent_dim: int) -> None:
+    """The page's sliders came to rest: their point is the current point (hand-offs, the URL,
+    the other views read it)."""
+    z = settled_z(st.session_state[DECODER_KEY], latent_dim)
+    if z is not None:
+        set_point(np.array(z))
+
+
+@st.fragment
+def in_page_slider_panel(ckpt: Checkpoint, dims: np.ndarray, small_map: SmallMap | None, decoder: BrowserDecoder) -> None:
+    """The sliders, the image and the small map's point, all in the page. Reruns (alone) when
+    the sliders settle, and switches the page to the server path if the browser says it cannot
+    decode."""
+    if st.session_state.get(DECODER_KEY) is not None and page_decoder(ckpt, DECODER_KEY) != decoder:
+        st.rerun()  # the browser cannot: draw the server's panel instead
+    z = current_point(ckpt)
+    show_in_url(**{POINT: format_vector(z)})
+    data = {
+        "role": "sliders", "decoder": decoder.data(), "size": IMAGE_PX, "z": [float(v) for v in z],
+        "dims": [[int(dim), f"z[{dim}]"] for dim in dims], "limit": SLIDER_LIMIT, "step": SLIDER_STEP,
+    }
+    if small_map is not None:
+        data["map"] = {"chart": chart_selector(MAP_KEY), "inverse": map_inverse(small_map.projection)}
+    in_page_decoder(key=DECODER_KEY, data=data, on_z_change=lambda: _settled(ckpt.config.latent_dim),
+                    on_path_change=lambda: None)
 
 
 @st.fragment

@@ -127,6 +127,15 @@ def animation_frames_1d(mu: float, sigma: float, eps: float, n_frames: int = 30)
     return frames
 
 
+def sample_path(mu: np.ndarray, sigma: np.ndarray, eps: np.ndarray, n_frames: int = 30) -> np.ndarray:
+    """(n_frames, D): one draw eps (D,) carried along the animations' path, from eps itself
+    (frame 0) to z = mu + sigma * eps (last frame, exact): the latent point of every frame,
+    for the page to decode as the animation plays."""
+    t = np.linspace(0.0, 1.0, n_frames)[:, None]
+    mean, std = _path(t, np.asarray(mu).reshape(1, -1), np.asarray(sigma).reshape(1, -1))
+    return mean + std * np.asarray(eps, dtype=np.float64).reshape(1, -1)
+
+
 def cloud_frames_2d(mu2: np.ndarray, sigma2: np.ndarray, eps: np.ndarray, n_frames: int = 30) -> np.ndarray:
     """(n_frames, N, 2): the eps ~ N(0, I) cloud (frame 0) carried along the same path as
     the 1-D animation to z = mu + sigma * eps, a sample of q(z|x) (last frame, exact)."""

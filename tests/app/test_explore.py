@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 from pathlib import Path
 
@@ -159,3 +160,20 @@ def test_a_model_without_codes_or_data_still_has_sliders() -> None:
     assert not at.exception and at.image[0].value != before
     assert "Interpolation starts from images" in open_tab(at, "Interpolation").info[0].value
     assert len(open_tab(at, "Traversal").image) == 3
+
+
+def decoder_data(at: AppTest) -> dict:
+    """The data the page sent its in-page decoder (AppTest runs no JS)."""
+    (decoder,) = [c for c in at.get("bidi_component") if c.key == "explore_decoder"]
+    return json.loads(decoder.proto.json)
+
+
+def test_with_the_decoder_in_the_browser_the_page_draws_the_sliders_there() -> None:
+    at = open_page(in_browser=True)
+    assert not slider_values(at)  # no server sliders: the component draws them
+    data = decoder_data(at)
+    assert data["role"] == "sliders" and data["z"] == [0.0, 0.0] and data["dims"] == [[0, "z[0]"], [1, "z[1]"]]
+    assert data["decoder"]["model"].startswith("app/static/decoders/") and data["decoder"]["shape"] == [1, 8, 8]
+    assert data["map"]["inverse"]["kind"] == "linear"
+    at.button(key="sample_prior").click().run()
+    assert decoder_data(at)["z"] == at.session_state["explore_z"] != [0.0, 0.0]

@@ -15,6 +15,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 import ui.loaders as loaders
+from ui.browser_decoder import IN_BROWSER_KEY
 from ui.figures import WEBGL_MIN_POINTS, codes_map_figure, latent_bars
 from ui.state import CHECKPOINT_KEY, HANDOFF_KEY
 import vae_core.map_cache as map_cache_module
@@ -25,12 +26,14 @@ REPO = Path(__file__).resolve().parents[2]
 PAGE = "pages/latent_map.py"
 
 
-def open_page(model: str = "digits-mlp-2d", method: str | None = None) -> AppTest:
+def open_page(model: str = "digits-mlp-2d", method: str | None = None, in_browser: bool = False) -> AppTest:
+    """The page on the server path (AppTest has no browser to decode in) unless `in_browser`."""
     weights = REPO / "checkpoints" / f"{model}.safetensors"
     if not weights.exists():
         pytest.skip(f"shipped checkpoint {model} not found")
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
     at.session_state["model_path"] = str(weights)
+    at.session_state[IN_BROWSER_KEY] = in_browser
     if method is not None:
         at.session_state["latent_map_method"] = method
     at.run()
@@ -228,6 +231,17 @@ def test_hovering_a_point_sends_only_that_points_image() -> None:
     assert image.size == (8, 8) and len(sent["src"]) < 1000  # the digit itself, at its own size
     at.run()  # asked once: the next run sends no image again
     assert hover_data(at)["index"] is None
+
+
+def test_with_the_decoder_in_the_browser_the_image_follows_the_pointer_there() -> None:
+    at = open_page(method="pca", in_browser=True)
+    data = component_data(at, "latent_map_pointer")
+    assert data["role"] == "pointer" and "latent_map_chart" in data["chart"]
+    assert data["decoder"]["model"].startswith("app/static/decoders/")
+    projection = loaders.model_projection(loaders.load_model(at.session_state["model_path"]), "pca")
+    np.testing.assert_allclose(data["inverse"]["origin"], projection.origin)
+    np.testing.assert_allclose(data["inverse"]["components"], projection.components)
+    assert not [c for c in at.get("bidi_component") if c.key == "latent_map_hover"]  # no server hover images
 
 
 def test_the_latent_bars_show_each_value_and_fit_any_size() -> None:

@@ -162,6 +162,14 @@ def go_to(page: Page, title: str, timeout_ms: int = 60_000) -> None:
     wait_idle(page, timeout_ms)
 
 
+def set_in_browser(page: Page, on: bool) -> None:
+    """Flip the page's "Decode in this browser" switch (one per session) to `on`."""
+    switch = page.locator(f'{MAIN} [data-testid="stCheckbox"]', has_text="Decode in this browser")
+    if switch.locator("input").is_checked() != on:
+        switch.locator("label").click()
+        wait_idle(page)
+
+
 def no_exception(page: Page) -> bool:
     return page.locator('[data-testid="stException"]').count() == 0
 

@@ -1,8 +1,11 @@
 """The page's own decode (static/js/vae_decoder.mjs running onnxruntime-web on the decoder
 exported from the checkpoint, served by the app) equals torch's, for every shipped model and
-for one trained right here."""
+for one trained right here; the page turns a map position into the server's z; and the pages
+decode in the browser as the pointer or a slider moves, or on the server when the browser
+cannot."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -10,12 +13,13 @@ import pytest
 import torch
 from playwright.sync_api import Page
 
-from ui.browser_decoder import ORT_BUNDLE, browser_decoder
+from ui.browser_decoder import DECODER_MODULE, ORT_BUNDLE, browser_decoder, map_inverse, static_url
 from ui.loaders import SHIPPED_DIR
 from vae_core import Checkpoint, ModelConfig, TrainConfig, load_checkpoint, load_dataset, save_checkpoint
+from vae_core.projection import fit_projection, map_bounds
 from vae_core.training import Trainer
 
-from .conftest import open_app
+from .conftest import MAIN, go_to, no_exception, open_app, screenshot, select_model, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -43,7 +47,12 @@ def fresh_checkpoint(folder: Path) -> Path:
     return save_checkpoint(folder / "fresh-mlp-5d", trainer.best_model(), trainer.metadata())
 
 
-@pytest.mark.skipif(not ORT_BUNDLE.is_file(), reason="onnxruntime-web is not installed (make install)")
+needs_ort = pytest.mark.skipif(not ORT_BUNDLE.is_file(), reason="onnxruntime-web is not installed (make install)")
+STATUS = '[data-testid="vaeDecodePath"]'
+CANVAS = '[data-testid="vaeDecodedCanvas"]'
+
+
+@needs_ort
 def test_page_decode_matches_torch(page: Page, app_url: str, tmp_path: Path) -> None:
     paths = sorted(SHIPPED_DIR.glob("*.safetensors")) + [fresh_checkpoint(tmp_path)]
     open_app(page, app_url)
@@ -58,3 +67,93 @@ def test_page_decode_matches_torch(page: Page, app_url: str, tmp_path: Path) -> 
         err = page.evaluate(DECODE_JS, [decoder.data(), z.ravel().tolist(), N_Z, ref.ravel().tolist()])
         assert isinstance(err, float | int), f"{path.stem}: {err}"
         assert err <= TOLERANCE, f"{path.stem}: the page's decode is {err:.2e} from torch's"
+
+
+INVERSE_JS = """async ([module, spec, xy]) => {
+    const mod = await import(new URL(module, document.baseURI).href);
+    const inverse = await mod.mapInverse(spec);
+    return xy.map(([x, y]) => Array.from(inverse(x, y)));
+}"""
+
+
+@pytest.mark.parametrize("method", ["pca", "raw", "tsne"])
+def test_page_map_inverse_matches_the_server(page: Page, app_url: str, method: str) -> None:
+    """A map position goes back to the same z in the page as in vae_core.projection."""
+    codes = load_checkpoint(SHIPPED_DIR / "digits-mlp-8d").codes.mu.numpy().astype(np.float64)[:400]
+    projection = fit_projection(codes, method, dims=(2, 5))
+    x0, x1, y0, y1 = map_bounds(projection.embedding)
+    rng = np.random.default_rng(1)
+    xy = np.column_stack([rng.uniform(x0, x1, 200), rng.uniform(y0, y1, 200)])
+    xy[:5] = projection.embedding[:5]  # on a code: t-SNE gives that code back
+    open_app(page, app_url)
+    got = np.asarray(page.evaluate(INVERSE_JS, [static_url(DECODER_MODULE), map_inverse(projection), xy.tolist()]))
+    np.testing.assert_allclose(got, projection.to_latent(xy), atol=1e-4)
+
+
+def canvas_png(page: Page, scope: str = MAIN) -> str:
+    """What the decoder's canvas shows (Playwright's locators see into the component's shadow root)."""
+    return page.locator(f"{scope} {CANVAS}").first.evaluate("c => c.toDataURL()")
+
+
+def wait_canvas_change(page: Page, old: str, scope: str = MAIN, timeout_s: float = 10.0) -> str:
+    deadline = time.monotonic() + timeout_s
+    while (now := canvas_png(page, scope)) == old and time.monotonic() < deadline:
+        page.wait_for_timeout(20)
+    return now
+
+
+@needs_ort
+def test_explore_sliders_decode_in_the_page_and_the_server_learns_the_settled_point(page: Page, app_url: str) -> None:
+    open_app(page, app_url)
+    select_model(page, "mnist-conv-2d")
+    go_to(page, "Explore")
+    page.locator(STATUS, has_text="Decoded in this browser").wait_for()
+    before = canvas_png(page)
+    slider = page.locator(f'{MAIN} [data-testid="vaeSlider"]').first
+    box = slider.bounding_box()
+    sent = page.evaluate("() => performance.getEntriesByType('resource').length")  # no image is fetched
+    page.mouse.click(box["x"] + 0.9 * box["width"], box["y"] + box["height"] / 2)
+    assert wait_canvas_change(page, before) != before  # painted in the page
+    assert page.evaluate("() => performance.getEntriesByType('resource').length") == sent
+    value = float(slider.input_value())
+    page.wait_for_timeout(1500)  # the point settles (250 ms); the server hears it and reruns
+    wait_idle(page)
+    page.locator(f'{MAIN} [data-testid="stCheckbox"]', has_text="Decode in this browser").locator("label").click()
+    server_slider = page.locator(f'{MAIN} [data-testid="stSlider"]', has_text="z[0]").first
+    server_slider.wait_for()
+    assert float(server_slider.locator('input[type="range"]').input_value()) == pytest.approx(value, abs=1e-6)
+    assert page.locator(MAIN).get_by_text("Decoded on the server: decoding in this browser is switched off").count()
+    page.locator(f'{MAIN} [data-testid="stCheckbox"]', has_text="Decode in this browser").locator("label").click()
+    page.locator(STATUS, has_text="Decoded in this browser").wait_for()
+    assert no_exception(page)
+
+
+@needs_ort
+def test_latent_map_decodes_under_the_pointer(page: Page, app_url: str) -> None:
+    open_app(page, app_url)
+    select_model(page, "mnist-conv-16d")
+    go_to(page, "Latent map")
+    page.locator(f"{MAIN} [data-testid='stButtonGroup']").get_by_text("PCA", exact=True).click()
+    wait_idle(page)
+    page.locator(STATUS, has_text="Decoded in this browser").wait_for()
+    area = page.locator(f"{MAIN} .js-plotly-plot .nsewdrag").first.bounding_box()
+    shots = []
+    for u in (0.2, 0.8):
+        page.mouse.move(area["x"] + u * area["width"], area["y"] + 0.5 * area["height"])
+        page.locator('[data-testid="vaePointerImage"]').wait_for(state="visible")
+        shots.append(wait_canvas_change(page, shots[-1] if shots else "", "body"))
+    assert shots[0] != shots[1]
+    page.mouse.move(area["x"] - 30, area["y"] - 30)  # off the map: the image goes
+    page.locator('[data-testid="vaePointerImage"]').wait_for(state="hidden")
+    assert no_exception(page)
+
+
+def test_a_browser_that_cannot_run_the_decoder_gets_the_server_path(page: Page, app_url: str) -> None:
+    page.route("**/ort-wasm-simd-threaded.wasm*", lambda route: route.abort())
+    page.route("**/vendor/onnxruntime-web/**", lambda route: route.abort())
+    open_app(page, app_url)
+    go_to(page, "Explore")
+    page.locator(MAIN).get_by_text("Decoded on the server: this browser cannot run the decoder").first.wait_for()
+    page.locator(f'{MAIN} [data-testid="stSlider"]').first.wait_for()  # the server's sliders
+    page.locator(f'{MAIN} [data-testid="stImage"]', has_text="decode(z)").wait_for()
+    assert no_exception(page)

@@ -1,10 +1,11 @@
-"""Explore: dragging a latent slider with the mouse, and "Sample from the prior", change the decoded image."""
+"""Explore on the server path: dragging a latent slider with the mouse, and "Sample from the prior", change
+the decoded image. (The in-page path: tests/e2e/test_browser_decode.py.)"""
 from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Locator, Page
 
-from .conftest import MAIN, go_to, no_exception, open_app, screenshot, wait_idle, wait_image_change
+from .conftest import MAIN, go_to, no_exception, open_app, screenshot, set_in_browser, wait_idle, wait_image_change
 
 pytestmark = pytest.mark.e2e
 
@@ -24,6 +25,7 @@ def drag(page: Page, thumb: Locator, dx: float) -> None:
 def test_slider_drag_and_prior_sample_change_the_decoded_image(page: Page, app_url: str) -> None:
     open_app(page, app_url)
     go_to(page, "Explore")
+    set_in_browser(page, False)
     before = wait_image_change(page, None, DECODED)
     slider = page.locator(f'{MAIN} [data-testid="stSlider"]', has_text="z[0]").first
     thumb = slider.locator('div:has(> div > input[type="range"])')  # the visible knob around the range input
