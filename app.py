@@ -13,7 +13,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import streamlit as st  # noqa: E402
 import torch  # noqa: E402
 
+from ui.errors import report_unexpected  # noqa: E402
 from ui.picker import model_picker  # noqa: E402
+from ui.sessions import start_upload_janitor  # noqa: E402
 from ui.state import CHECKPOINT_KEY, PAGE_PARAM  # noqa: E402
 from ui.style import apply_style  # noqa: E402
 
@@ -45,5 +47,12 @@ if linked is not None:
         st.switch_page(target, query_params=params)
     st.query_params.from_dict(params)
 apply_style()
-st.session_state[CHECKPOINT_KEY] = model_picker()
-page.run()
+start_upload_janitor()
+
+
+def _frame_and_page() -> None:
+    st.session_state[CHECKPOINT_KEY] = model_picker()
+    page.run()
+
+
+report_unexpected(_frame_and_page)

@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, sync_playwright
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script from anywhere
@@ -247,23 +247,28 @@ def slider_moves(page: Page, n: int, rng: np.random.Generator) -> Samples:
     count = min(sliders.count(), 8)
     samples = Samples()
     for _ in range(n):
-        slider = sliders.nth(int(rng.integers(count)))
-        slider.scroll_into_view_if_needed()
-        track = slider.locator('div[data-orientation="horizontal"]:not([role])').bounding_box()
-        thumb = slider.locator('div:has(> div > input[type="range"])').bounding_box()
-        x0, y = thumb["x"] + thumb["width"] / 2, thumb["y"] + thumb["height"] / 2
-        x1 = x0
-        while abs(x1 - x0) < 12:  # at least a few slider steps away
-            x1 = track["x"] + rng.uniform(0.02, 0.98) * track["width"]
-
-        def drag() -> None:
-            page.mouse.move(x0, y)
-            page.mouse.down()
-            page.mouse.move(x1, y, steps=4)
-            page.mouse.up()
-
-        src = timed_change(page, drag, src, "decode(z)", samples)
+        src = timed_change(page, random_drag(page, sliders.nth(int(rng.integers(count))), rng), src, "decode(z)",
+                           samples)
     return samples
+
+
+def random_drag(page: Page, slider: Locator, rng: np.random.Generator) -> Callable[[], None]:
+    """A drag of the slider's thumb to a random place on its track, a few steps away at least."""
+    slider.scroll_into_view_if_needed()
+    track = slider.locator('div[data-orientation="horizontal"]:not([role])').bounding_box()
+    thumb = slider.locator('div:has(> div > input[type="range"])').bounding_box()
+    x0, y = thumb["x"] + thumb["width"] / 2, thumb["y"] + thumb["height"] / 2
+    x1 = x0
+    while abs(x1 - x0) < 12:
+        x1 = track["x"] + rng.uniform(0.02, 0.98) * track["width"]
+
+    def drag() -> None:
+        page.mouse.move(x0, y)
+        page.mouse.down()
+        page.mouse.move(x1, y, steps=4)
+        page.mouse.up()
+
+    return drag
 
 
 # ---------------------------------------------------------------- 5-8. in the page

@@ -131,19 +131,18 @@ def build_big_checkpoint(user_dir: Path) -> Path:
             mus.append(mu)
             log_vars.append(log_var)
         labels.append(data.labels)
-    codes = LatentCodes(torch.from_numpy(np.concatenate(mus)), torch.from_numpy(np.concatenate(log_vars)),
-                        torch.cat(labels))
-    meta = {k: v for k, v in ckpt.metadata.items() if k not in ("model", "n_codes", "versions", "format")}
+    codes = LatentCodes(np.concatenate(mus), np.concatenate(log_vars), torch.cat(labels))
+    meta = {k: v for k, v in ckpt.metadata.to_dict().items() if k not in ("model", "n_codes", "versions", "format")}
     meta["dataset"] = "MNIST test split ×10 (jittered copies)"
-    meta["train"] = {**meta.get("train", {}), "dataset": "idx", "data_dir": None}  # its images are not on disk
-    return save_checkpoint(user_dir / BIG, ckpt.model, meta, codes)
+    meta["train"] = {**(meta["train"] or {}), "dataset": "idx", "data_dir": None}  # its images are not on disk
+    return save_checkpoint(user_dir / BIG, ckpt.model, meta, codes, overwrite=True)
 
 
 # ---------------------------------------------------------------- 1-3. fits and the disk cache
 def bench_fits(weights: Path, cache_dir: Path) -> dict[str, Projection]:
     from sklearn.manifold import trustworthiness
 
-    codes = load_checkpoint(weights).codes.mu.numpy().astype(np.float64)  # type: ignore[union-attr]
+    codes = load_checkpoint(weights).codes.mu.astype(np.float64)  # type: ignore[union-attr]
     print(f"   {len(codes):,} codes of {codes.shape[1]} dims")
     fit_projection(codes[:1000], "pca")  # warm-up
     times = [timed(lambda: fit_projection(codes, "pca"))[1] for _ in range(5)]
@@ -222,7 +221,7 @@ def naive_figure(projection: Projection, labels: np.ndarray) -> go.Figure:
 def bench_payload(weights: Path, maps: dict[str, Projection]) -> None:
     from ui.figures import codes_map_figure
 
-    labels = load_checkpoint(weights).codes.labels.numpy()  # type: ignore[union-attr]
+    labels = load_checkpoint(weights).codes.labels  # type: ignore[union-attr]
     names = [str(i) for i in range(10)]
     print("4. Payload: the figure's JSON as st.plotly_chart sends it (plotly.io.to_json, validate=False):")
     for method, projection in maps.items():

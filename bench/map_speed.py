@@ -187,7 +187,7 @@ def main() -> None:
     ckpt = load_checkpoint(weights)
     if ckpt.codes is None:
         sys.exit(f"{MODEL} stores no latent codes")
-    codes = ckpt.codes.mu.numpy().astype(np.float64)
+    codes = ckpt.codes.mu.astype(np.float64)
     print(f"{MODEL}: {codes.shape[0]:,} codes of {codes.shape[1]} dims; {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f} at start")
     bench_pca(codes)

@@ -27,7 +27,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from vae_core import VAE, load_checkpoint, load_dataset, train_test_split  # noqa: E402
+from vae_core import VAE, TrainConfig, load_checkpoint, load_dataset, train_test_split  # noqa: E402
 from vae_core.checkpoints import Checkpoint  # noqa: E402
 from vae_core.posterior import GridPosterior, grid_posterior, posterior_moments  # noqa: E402
 
@@ -105,12 +105,12 @@ def reference(model: VAE, images: torch.Tensor, windows: np.ndarray, n: int = RE
 
 def held_out_images(ckpt: Checkpoint, n: int) -> torch.Tensor | None:
     """The first n images of the model's own test split (the split its training held out)."""
-    train = ckpt.metadata.get("train", {})
-    data_dir = MNIST_DIR if train.get("dataset") == "mnist" else None
+    train = ckpt.metadata.train or TrainConfig()
+    data_dir = MNIST_DIR if train.dataset == "mnist" else None
     if data_dir is not None and not (data_dir / "t10k-images-idx3-ubyte.gz").exists():
         return None
-    data = load_dataset(train.get("dataset", "digits"), data_dir, ckpt.config.image_shape[-1])
-    _, test = train_test_split(data, train.get("test_fraction", 0.2), train.get("seed", 0))
+    data = load_dataset(train.dataset, data_dir, ckpt.config.image_shape[-1])
+    _, test = train_test_split(data, train.test_fraction, train.seed)
     return test.images[:n]
 
 

@@ -56,7 +56,7 @@ def random_moves(model_name: str, n: int, seed: int = 0) -> list[tuple[int, floa
     slider's grid."""
     codes = load_checkpoint(REPO / "checkpoints" / model_name).codes
     d = codes.mu.shape[1]
-    shown = rank_dims(codes.mu.numpy(), codes.log_var.numpy())[:TOP_DIMS] if d > TOP_DIMS else np.arange(d)
+    shown = rank_dims(codes.mu, codes.log_var)[:TOP_DIMS] if d > TOP_DIMS else np.arange(d)
     grid = np.round(np.arange(-SLIDER_LIMIT, SLIDER_LIMIT + SLIDER_STEP / 2, SLIDER_STEP), 2)
     rng = np.random.default_rng(seed)
     current = dict.fromkeys(shown.tolist(), 0.0)
@@ -75,9 +75,9 @@ def summary(ms: list[float]) -> str:
 def stage_times(model_name: str, moves: list[tuple[int, float]]) -> dict[str, list[float]]:
     """Measurement 1: each stage of the fragment's work, per move after the warm-up, in ms."""
     ckpt = load_checkpoint(REPO / "checkpoints" / model_name)
-    mu, log_var, labels = (t.numpy() for t in (ckpt.codes.mu, ckpt.codes.log_var, ckpt.codes.labels))
+    mu, log_var, labels = ckpt.codes.mu, ckpt.codes.log_var, ckpt.codes.labels
     d = ckpt.config.latent_dim
-    codes = Codes(mu, labels, tuple(ckpt.metadata["class_names"]), rank_dims(mu, log_var))
+    codes = Codes(mu, labels, ckpt.metadata.class_names, rank_dims(mu, log_var))
     projection = fit_projection(codes.mu, small_map_method(d))
     small_map = SmallMap(projection, map_background(codes.mu, codes.labels, len(codes.class_names), projection))
     layout = LayoutConfig(width=IMAGE_PX)

@@ -24,15 +24,16 @@ if data is None:
     st.info(f"The images of {ckpt.path.stem}'s data set are not on this machine: pick a model whose data is here.")
     st.stop()
 models = available_models()
-others = [p for p, meta in models.items() if p != str(ckpt.path)
-          and tuple(meta["model"]["image_shape"]) == ckpt.config.image_shape]
+others = [p for p, entry in models.items() if p != str(ckpt.path)
+          and entry.meta is not None and entry.meta.image_shape == ckpt.config.image_shape]
 if not others:
     st.info("No other model takes images of this size: train one on the Train page.")
     st.stop()
 if st.session_state.get(OTHER_KEY) not in others:
     st.session_state[OTHER_KEY] = others[0]
 top = st.columns([3, 1])
-other_path = top[0].selectbox("Compare with", others, key=OTHER_KEY, format_func=lambda p: model_label(models[p], p))
+other_path = top[0].selectbox("Compare with", others, key=OTHER_KEY,
+                             format_func=lambda p: model_label(models[p]))
 count = top[1].select_slider("Shared images", [500, 1000, 2000, 5000], value=1000, key=COUNT_KEY)
 try:
     other = load_model(other_path)

@@ -16,6 +16,7 @@ import torch
 from ui.figures import codes_map_figure, placement_traces, posterior_bars
 from ui.images import crisp, enlarge_to
 from ui.loaders import class_names, model_codes, model_dataset, model_id, model_novelty, model_projection
+from ui.plain import plain
 from ui.state import EXPLORE, REPARAMETERIZATION, model_or_notice, send_to, session_memo
 from vae_core import Checkpoint, DataError
 from vae_core.encoding import (
@@ -26,6 +27,7 @@ from vae_core.images import MAX_UPLOAD_BYTES, PhotoSteps, PreprocessSteps
 from vae_core.inference import decode_latents, to_display, to_uint8
 from vae_core.latent_ops import tile_images
 from vae_core.likelihoods import describe_likelihood
+from vae_core.uploads import UploadBudget
 
 if TYPE_CHECKING:
     from streamlit.delta_generator import DeltaGenerator
@@ -44,6 +46,7 @@ STEP_PX = 112  # each preprocessing step and each small image is shown about thi
 PICK_KEY = "encode_pick"
 SEED_KEY = "encode_seed"
 MAP_KEY = "encode_map"
+UPLOAD_BUDGET = UploadBudget()
 MAP_NOTES = {
     "raw": "The latent space itself; the ellipse is q(z|x)'s 2σ contour.",
     "pca": "PCA is linear, so q(z|x) projected into the plane is exactly Gaussian with covariance "
@@ -168,7 +171,7 @@ def _show_neighbours(ckpt: Checkpoint, neighbours: Neighbours, row: int, names: 
     st.subheader("Nearest neighbours in the data set")
     index = neighbours.index[row]
     data = model_dataset(ckpt)
-    mu_data, _, _ = model_codes(ckpt)
+    mu_data = model_codes(ckpt).mu
     if data is not None and len(data) == len(mu_data):
         images, how = to_display(data.images[index]), "their images"
     else:
@@ -205,7 +208,7 @@ def _show_on_map(
             return place_on_map(projection, mu, log_var, samples)
 
     placed = session_memo("placement", (*model_id(ckpt), method, mu.tobytes(), samples.tobytes()), place)
-    _, _, labels = model_codes(ckpt)
+    labels = model_codes(ckpt).labels
     fig = codes_map_figure(projection, labels, names, MAP_HEIGHT, hover=False)
     ink = "white" if st.context.theme.type == "dark" else "black"  # q(z|x) drawn in the page's text colour
     st.plotly_chart(fig.add_traces(placement_traces(placed, name, ink)), key="encode_map_chart",
@@ -233,7 +236,8 @@ else:
     )
 uploads = st.file_uploader(
     "Images", type=IMAGE_TYPES, accept_multiple_files=True, key="upload",
-    help=f"PNG, JPEG, GIF, BMP, WebP or TIFF, up to {MAX_UPLOAD_BYTES // 2**20} MB each.",
+    help=f"PNG, JPEG, GIF, BMP, WebP or TIFF, up to {MAX_UPLOAD_BYTES // 2**20} MB each; "
+         f"{UPLOAD_BUDGET.max_files} files and {UPLOAD_BUDGET.max_bytes // 2**20} MB in all.",
 )
 invert_mode = "auto" if channels > 1 else st.radio(
     "Ink colour", list(INVERT), key="invert_mode", horizontal=True, format_func=INVERT_LABELS.get,
@@ -242,14 +246,19 @@ invert_mode = "auto" if channels > 1 else st.radio(
 if not uploads:
     st.info("Upload an image to see where the encoder puts it.")
     st.stop()
+sizes = [f.size for f in uploads]
+if (refusal := UPLOAD_BUDGET.refusal(sizes)) is not None:  # the rest are freed by ui.sessions' janitor
+    st.warning(refusal)
+    uploads = uploads[: UPLOAD_BUDGET.accepted(sizes)]
 
 batch = _encoded(ckpt, uploads, invert_mode)
 for item in batch.items:
     if item.error is not None:
-        st.warning(f"{item.name}: {item.error}", icon=":material/broken_image:")
+        st.warning(f"{plain(item.name)}: {item.error}", icon=":material/broken_image:")
 neighbours, names = None, ()
 try:
-    mu_data, _, labels = model_codes(ckpt)
+    codes = model_codes(ckpt)
+    mu_data, labels = codes.mu, codes.labels
 except DataError:
     pass  # no codes here: the upload is still encoded, without neighbours or a map
 else:

@@ -19,7 +19,6 @@ from ui.small_map import Codes, SmallMap, load_inputs
 from ui.sliders import TOP_DIMS, arrive, current_point, data_point_picker, sliders_tab
 from ui.state import model_or_notice
 from vae_core import Checkpoint
-from vae_core.disentangle import Disentanglement
 from vae_core.inference import decode_latents, to_uint8
 from vae_core.latent_ops import (
     lerp, lerp_midpoint_percentile, prior_grid, prior_quantiles, slerp, tile_images, traversal_rows,
@@ -105,7 +104,7 @@ def traversal_tab(ckpt: Checkpoint, codes: Codes | None) -> None:
         + ("Data range: the sd of that dimension's mu over the data, so a dimension the model does not use "
            "barely moves." if span == RANGE_DATA else "Prior range: the prior's sd of 1 for every dimension.")
     )
-    found = Disentanglement.from_metadata(ckpt.metadata)
+    found = ckpt.metadata.disentanglement
     if found is not None:
         st.markdown(mig_text(found))
         st.dataframe(

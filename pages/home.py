@@ -7,6 +7,7 @@ import streamlit as st
 
 from ui.images import enlarge_to
 from ui.model_upload import checkpoint_upload
+from ui.plain import plain
 from ui.state import current_model
 from vae_core.inference import decode_latents, to_uint8
 from vae_core.latent_ops import tile_images
@@ -76,10 +77,10 @@ with model_col:
     if ckpt is None:
         st.warning("No model is loaded: pick one in the sidebar or train one.")
     else:
-        cfg, meta = ckpt.config, ckpt.metadata
+        cfg = ckpt.config
         st.markdown(
-            f"**{ckpt.path.stem}**: a {ARCH_NAMES.get(cfg.arch, cfg.arch)} VAE trained on "
-            f"*{meta.get('dataset', '?')}* ({cfg.image_shape[1]}×{cfg.image_shape[2]} images) with a "
+            f"**{plain(ckpt.path.stem)}**: a {ARCH_NAMES.get(cfg.arch, cfg.arch)} VAE trained on "
+            f"*{plain(ckpt.metadata.dataset)}* ({cfg.image_shape[1]}×{cfg.image_shape[2]} images) with a "
             f"{cfg.latent_dim}-dimensional latent space. Change it in the sidebar."
         )
         z = np.random.default_rng(0).standard_normal((N_SAMPLES, cfg.latent_dim))  # fixed: same pictures each run

@@ -213,7 +213,8 @@ ckpt = model_or_notice()
 if ckpt is None:
     st.stop()
 try:
-    mu, log_var, labels = model_codes(ckpt)
+    codes = model_codes(ckpt)
+    mu, log_var, labels = codes.mu, codes.log_var, codes.labels
 except DataError as err:
     st.error(f"There is no map for this model: {err}.")
     st.stop()

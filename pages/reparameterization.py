@@ -15,6 +15,7 @@ import streamlit as st
 from ui.browser_decoder import frames_decoder
 from ui.images import crisp
 from ui.loaders import bayes_numbers, class_names, mc_kl, model_codes, model_dataset
+from ui.plain import plain
 from ui.reparam_figures import figure_1d, figure_2d, figure_bayes, figure_kl_bars, figure_mc, kl_latex, latex_number
 from ui.gallery import data_gallery
 from ui.state import REPARAMETERIZATION, arrived, handed_point, model_or_notice
@@ -59,26 +60,27 @@ def _pick_input(ckpt: Checkpoint) -> tuple[np.ndarray, np.ndarray, np.ndarray, s
         spread = "its encoder spread" if handed.log_var is not None else "the encoder's spread for its decoded image"
         shown = "the image it was encoded from" if handed.mu is not None and handed.image is not None else (
             "its decoding x̂ = decode(μ)")
-        return mu, log_var, image, f"Point from {handed.source}, with {spread}. Image: {shown}."
+        return mu, log_var, image, f"Point from {plain(handed.source)}, with {spread}. Image: {shown}."
 
     data = model_dataset(ckpt)
     if data is not None:
         index = _data_point(ckpt, len(data), lambda i: data.images[i, 0].numpy(), data.labels.numpy(), data.class_names)
         mu, log_var = encode_images(model, data.images[index : index + 1])
         label = label_name(int(data.labels[index]), data.class_names)
-        return mu[0], log_var[0], to_display(data.images[index : index + 1])[0], f"{data.name} #{index} (label {label})"
+        caption = f"{plain(data.name)} #{index} (label {plain(label)})"
+        return mu[0], log_var[0], to_display(data.images[index : index + 1])[0], caption
     try:
-        codes_mu, codes_log_var, labels = model_codes(ckpt)
+        codes = model_codes(ckpt)
     except DataError:
         st.warning("This model's data set is not on this machine and it stores no latent codes: "
                    "hand over a point from the Encode or Latent map page instead.")
         return None
-    index = _data_point(ckpt, len(codes_mu), lambda i: decode_latents(model, codes_mu[i]), labels,
-                        class_names(ckpt, labels))
-    mu, log_var = codes_mu[index].astype(np.float32), codes_log_var[index].astype(np.float32)
+    index = _data_point(ckpt, len(codes), lambda i: decode_latents(model, codes.mu[i]), codes.labels,
+                        class_names(ckpt, codes.labels))
+    mu, log_var = codes.mu[index], codes.log_var[index]
     x_hat = decode_latents(model, mu)[0]
-    label = label_name(int(labels[index]), class_names(ckpt, labels))
-    caption = f"Stored code #{index} (label {label}); the data set is not here, so the image is decode(μ)."
+    label = label_name(int(codes.labels[index]), class_names(ckpt, codes.labels))
+    caption = f"Stored code #{index} (label {plain(label)}); the data set is not here, so the image is decode(μ)."
     return mu, log_var, x_hat, caption
 
 

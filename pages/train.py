@@ -13,21 +13,17 @@ import streamlit as st
 
 from ui.figures import loss_figure
 from ui.images import enlarge_to
-from ui.loaders import MNIST_DIR, dataset, job_registry, user_dir
-from ui.state import select_model_next_run
+from ui.loaders import MNIST_DIR, dataset, job_registry
+from ui.plain import plain
+from ui.sessions import session_id
+from ui.train_panels import JOB_KEY, NAME_KEY, SAVED_KEY, duration, outcome, save_panel, server_jobs
 from vae_core import DataError, ImageData, ModelConfig, TrainConfig
 from vae_core.data import SHAPES_SIZE
-from vae_core.checkpoints import checkpoint_paths
-from vae_core.jobs import JobLimitError, JobState, TrainingJob, data_folder
+from vae_core.jobs import JobLimitError, TrainingJob, data_folder, data_roots
 from vae_core.inference import to_uint8
 from vae_core.latent_ops import tile_images
 from vae_core.likelihoods import describe_likelihood
-from vae_core.naming import sanitize_checkpoint_name
 
-JOB_KEY = "train_job_id"  # str: this session's job in the registry
-SAVED_KEY = "train_saved"  # str: the path just saved, confirmed once after the rerun
-SAVED_BY_KEY = "train_saved_by_job"  # dict: job id -> the weights path that job was saved to
-NAME_KEY = "train_save_name"
 REFRESH_S = 1.0
 N_RECONSTRUCTIONS = 8
 RECONSTRUCTION_PX = 48  # per image, enlarged without blur
@@ -73,16 +69,17 @@ def _choose_data() -> tuple[str, str | None, ImageData | None, tuple[int, int, i
         st.caption("Downloaded once into ~/.cache/vae-explorer (needs the network). "
                    "Offline? Choose *IDX files in a folder* and give the folder of its .gz files.")
         return name, None, None, (1, 28, 28)
-    text = st.text_input("Folder with IDX files", key="train_idx_dir", placeholder="/data/mnist")
+    text = st.text_input("Folder with IDX files", key="train_idx_dir", placeholder="mnist")
     if not text.strip():
         st.info("Enter the folder that holds the IDX files, e.g. train-images-idx3-ubyte.gz and "
-                "train-labels-idx1-ubyte.gz (the t10k pair alone is fine).")
+                "train-labels-idx1-ubyte.gz (the t10k pair alone is fine), under "
+                f"{plain(', '.join(map(str, data_roots())))}.")
         return None
     try:
         folder = data_folder(text)
         data = dataset("idx", str(folder))
     except DataError as err:
-        st.error(f"This folder cannot be used: {err}")
+        st.error(f"This folder cannot be used: {plain(err)}")
         return None
     labelled = "labelled" if bool((data.labels >= 0).all()) else "unlabelled"
     st.caption(f"{len(data):,} {labelled} images of {data.image_shape[1]}×{data.image_shape[2]} in {folder}.")
@@ -140,26 +137,17 @@ def _choose_likelihood() -> dict[str, object]:
 
 
 def _start(model_cfg: ModelConfig, train_cfg: TrainConfig, data: ImageData | None) -> None:
-    jobs = job_registry()
-    try:
-        job = jobs.start(model_cfg, train_cfg, data)
+    try:  # this session's previous model, if unsaved, is kept as a draft by the registry
+        job = job_registry().start(model_cfg, train_cfg, data, owner=session_id())
     except JobLimitError as err:
         st.error(str(err))
         return
-    old = st.session_state.get(JOB_KEY)
-    if old is not None:
-        jobs.remove(old)  # this session's previous run: free its model and data
     st.session_state[JOB_KEY] = job.id
     st.session_state[NAME_KEY] = f"my-{train_cfg.dataset}-{model_cfg.arch}-{model_cfg.latent_dim}d"
     st.rerun()  # redraw with the live view ticking
 
 
 # ---------------------------------------------------------------- the live view
-def _duration(seconds: float) -> str:
-    seconds = round(seconds)
-    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
-
-
 def _curves(job: TrainingJob) -> None:
     curve, epochs = job.curve(), job.epochs()
     x, val_x = [p.epoch for p in curve], [m.epoch for m in epochs]
@@ -214,70 +202,14 @@ def _live_view(job_id: str, was_running: bool) -> None:
     if job.running:
         bar, stop = st.columns([5, 1], vertical_alignment="center")
         text = "Loading the data…" if p.epoch == 0 else (
-            f"Epoch {p.epoch}/{p.epochs} · {p.fraction:.0%} · ETA {_duration(p.eta_s or 0.0)} · "
+            f"Epoch {p.epoch}/{p.epochs} · {p.fraction:.0%} · ETA {duration(p.eta_s or 0.0)} · "
             f"{p.images_per_s:,.0f} images/s")
         bar.progress(p.fraction, text=text)
         if stop.button("Stop", key="train_stop", help="Stop now and keep the best model so far."):
-            job.stop()
+            job_registry().stop(job.id, session_id())
     if job.running or job.curve():  # a run that failed before its first step has nothing to draw
         _curves(job)
         _reconstructions(job)
-
-
-# ---------------------------------------------------------------- the outcome and Save
-def _outcome(job: TrainingJob) -> bool:
-    """Say how the run ended; True if there is a model worth saving."""
-    if job.state is JobState.FAILED:
-        st.error(job.error)
-        return False
-    if job.progress().fraction == 0.0:
-        st.info("Stopped before the first step: there is no model to save.")
-        return False
-    epochs = job.epochs()
-    best = min(epochs, key=lambda e: e.val_loss) if epochs else None
-    summary = "" if best is None else (
-        f" Best validation loss {best.val_loss:.2f} nats per image at epoch {best.epoch}; that model is the one "
-        "saved, with its ELBO and log p(x) measured on the test split.")
-    if job.state is JobState.FINISHED:
-        st.success(f"Finished {len(epochs)} epochs in {_duration(epochs[-1].elapsed_s)}.{summary}")
-    else:
-        st.info(f"Stopped after {len(epochs)} full epochs.{summary or ' The weights so far are kept.'}")
-    return True
-
-
-def _save_panel(job: TrainingJob) -> None:
-    """Name the model and save it into the user's folder; never overwrite without a tick."""
-    folder = user_dir()
-    name = st.text_input("Checkpoint name", key=NAME_KEY, max_chars=100)
-    try:
-        stem = sanitize_checkpoint_name(name)
-    except ValueError as err:
-        st.error(str(err))
-        return
-    if stem != name.strip():
-        st.caption(f"Will be saved as **{stem}**.")
-    if st.session_state.get(SAVED_BY_KEY, {}).get(job.id) == str(checkpoint_paths(folder / stem)[0]):
-        st.caption(f"This run is saved as **{stem}**. Give another name to save a copy.")
-        return  # the file it just wrote is no clash to warn about
-    exists = any(path.exists() for path in checkpoint_paths(folder / stem))
-    overwrite = False
-    if exists:
-        st.warning(f"A checkpoint named {stem} already exists in {folder}.")
-        overwrite = st.checkbox("Overwrite it", key="train_overwrite")
-    if not st.button("Save", key="train_save", type="primary", disabled=exists and not overwrite):
-        return
-    try:
-        path = job.save(stem, folder, overwrite=overwrite)
-    except (ValueError, FileExistsError) as err:
-        st.error(str(err))
-        return
-    except OSError as err:
-        st.error(f"The checkpoint could not be written to {folder}: {err.strerror}.")
-        return
-    st.session_state[SAVED_KEY] = str(path)
-    st.session_state.setdefault(SAVED_BY_KEY, {})[job.id] = str(path)
-    select_model_next_run(path)
-    st.rerun()  # the sidebar picker is drawn before this page: rerun so it lists the new model
 
 
 # ---------------------------------------------------------------- the page
@@ -286,18 +218,22 @@ st.caption("Train a VAE in the background: the curves update live, you can leave
            "back, and Stop keeps the best model so far. Saved models appear in the sidebar picker.")
 saved = st.session_state.pop(SAVED_KEY, None)
 if saved:
-    st.success(f"Saved as {Path(saved).stem} in {Path(saved).parent}; it is now the model picked in the sidebar.")
+    st.success(f"Saved as {plain(Path(saved).stem)} in {plain(Path(saved).parent)}; "
+               "it is now the model picked in the sidebar.")
 
 job = job_registry().get(st.session_state.get(JOB_KEY))
 running = job is not None and job.running
 settings_col, live_col = st.columns([1, 2], gap="large")
 with settings_col:
     _settings(busy=running)
+    if job is not None and job.unsaved:
+        st.caption("Starting a new run keeps your unsaved model as a draft (listed in the picker).")
+    server_jobs()
 with live_col:
     if job is None:
         st.info("Choose the settings and press **Start training**. On the digits a few dozen epochs "
                 "take seconds; MNIST takes minutes on a CPU.")
     else:
         st.fragment(run_every=REFRESH_S if running else None)(_live_view)(job.id, running)
-        if not running and _outcome(job):
-            _save_panel(job)
+        if not running and outcome(job):
+            save_panel(job)

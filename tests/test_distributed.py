@@ -31,8 +31,8 @@ def test_two_gloo_ranks_train_and_save_the_single_process_format(tmp_path: Path)
     subprocess.run(_train_cli(*DIGITS_ARGS, "--epochs", "6", "--out", str(out), torchrun=2),
                    cwd=REPO, env=ENV, check=True, timeout=300, capture_output=True)
     ckpt = load_checkpoint(out)
-    history = ckpt.metadata["val_loss_history"]
-    assert ckpt.metadata["world_size"] == 2 and len(history) == 6
+    history = ckpt.metadata.val_loss_history
+    assert ckpt.metadata.world_size == 2 and len(history) == 6
     assert history[-1] < 0.9 * history[0]
     single = tmp_path / "single"
     subprocess.run(_train_cli(*DIGITS_ARGS, "--epochs", "1", "--out", str(single)),
@@ -58,14 +58,14 @@ def test_a_run_killed_mid_epoch_resumes_to_the_same_model(tmp_path: Path) -> Non
     epochs_done = len(load_training_state(state).info["history"])
     if not 1 <= epochs_done < 6:
         pytest.skip(f"the run was not caught mid-way (epochs done: {epochs_done})")
-    assert not killed.with_suffix(".json").exists()
+    assert not killed.with_suffix(".safetensors").exists()
     subprocess.run(_train_cli(*args, "--out", str(killed), "--resume"), cwd=REPO, env=ENV, check=True, timeout=300,
                    capture_output=True)
     subprocess.run(_train_cli(*args, "--out", str(straight)), cwd=REPO, env=ENV, check=True, timeout=300,
                    capture_output=True)
     resumed, reference = load_checkpoint(killed), load_checkpoint(straight)
-    assert resumed.metadata["epochs_trained"] == 6
-    assert resumed.metadata["val_loss_history"] == reference.metadata["val_loss_history"]
+    assert resumed.metadata.epochs_trained == 6
+    assert resumed.metadata.val_loss_history == reference.metadata.val_loss_history
     for key, value in reference.model.state_dict().items():
         assert torch.equal(resumed.model.state_dict()[key], value), key
 

@@ -46,9 +46,10 @@ def test_best_epoch_is_chosen_on_validation_and_test_is_read_once_at_save(tmp_pa
         pass
     best = min(trainer.history, key=lambda m: m.val_loss)
     meta = load_checkpoint(trainer.save(tmp_path / "m")).metadata
-    assert meta["final"]["best_epoch"] == best.epoch
-    assert meta["split"] == {"train": n_train, "val": n_val, "test": n_test}
-    test = meta["test"]
+    assert meta.final is not None and meta.final["best_epoch"] == best.epoch
+    assert meta.split == {"train": n_train, "val": n_val, "test": n_test}
+    test = meta.test
+    assert test is not None
     assert test["n_images"] == n_test and test["iwae_k"] >= 100
     assert test["elbo"] <= test["log_px_iwae"] + 3 * test["log_px_iwae_se"]
     assert math.isfinite(test["elbo_se"]) and test["elbo_se"] < 1.0
@@ -57,15 +58,20 @@ def test_best_epoch_is_chosen_on_validation_and_test_is_read_once_at_save(tmp_pa
 def test_model_card_lines_label_every_figure(tmp_path: Path) -> None:
     from vae_core.evaluation import card_lines
 
+    from vae_core.metadata import CheckpointMeta
+
+    def typed(description: dict, config: ModelConfig) -> CheckpointMeta:
+        return CheckpointMeta.from_dict({"format": "vae-explorer/1", **description, "model": config.to_dict()}, "test")
+
     meta = {"dataset": "mnist", "split": {"train": 7200, "val": 800, "test": 2000},
             "final": {"best_epoch": 38, "val_loss": 100.0},
             "test": {"elbo": -101.0, "elbo_se": 0.4, "n_images": 2000, "iwae_k": 128, "log_px_iwae": -96.5,
                      "log_px_iwae_se": 0.4, "heavy_tailed_fraction": 0.0}}
-    text = "\n".join(card_lines(meta, ModelConfig(arch="conv", image_shape=(1, 28, 28), binarize=True)))
+    text = "\n".join(card_lines(typed(meta, ModelConfig(arch="conv", image_shape=(1, 28, 28), binarize=True))))
     assert "Bernoulli on binarised pixels" in text and "chosen on the validation loss" in text
     assert "-101.00 ± 0.40 nats/image" in text and "-96.50 ± 0.40 nats/image, estimated (IWAE, K = 128)" in text
     assert "published binarised-MNIST" in text
-    old = "\n".join(card_lines({"final": {"best_epoch": 3, "test_loss": 24.4}}, ModelConfig(recon="bce")))
+    old = "\n".join(card_lines(typed({"final": {"best_epoch": 3, "test_loss": 24.4}}, ModelConfig(recon="bce"))))
     assert "optimistic" in old and "not a log probability" in old
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from pathlib import Path
@@ -14,7 +15,8 @@ import vae_core.jobs as jobs_module
 from vae_core import DataError, ImageData, ModelConfig, TrainConfig, load_checkpoint
 from vae_core.data import load_digits_data
 from vae_core.jobs import (
-    TRAIN_THREADS, JobLimitError, JobRegistry, JobState, TrainingJob, data_folder, limit_this_thread,
+    TRAIN_THREADS, JobLimitError, JobRegistry, JobState, StopReason, TrainingJob, data_folder, data_roots,
+    limit_this_thread,
 )
 from vae_core.training import Trainer
 
@@ -85,9 +87,10 @@ def test_stop_keeps_the_best_model_and_saves_it_with_codes(digits: ImageData, tm
     path = job.save("stopped run", tmp_path)
     assert path == tmp_path / "stopped-run.safetensors"
     ckpt = load_checkpoint(path)
-    assert ckpt.metadata["stopped_early"] and ckpt.metadata["epochs_trained"] == len(job.epochs())
+    assert ckpt.metadata.stopped_early and ckpt.metadata.epochs_trained == len(job.epochs())
     assert ckpt.codes is not None and ckpt.codes.mu.shape == (len(digits), 2)
-    assert ckpt.metadata["final"]["val_loss"] == pytest.approx(min(m.val_loss for m in job.epochs()))
+    assert ckpt.metadata.final is not None
+    assert ckpt.metadata.final["val_loss"] == pytest.approx(min(m.val_loss for m in job.epochs()))
 
 
 def test_a_stop_in_the_first_epoch_keeps_the_weights_trained_so_far(tmp_path: Path) -> None:
@@ -173,34 +176,94 @@ def test_an_internal_error_is_logged_not_shown(digits: ImageData, monkeypatch: p
     assert "shape mismatch" in caplog.text
 
 
-def test_registry_finds_jobs_limits_concurrency_and_forgets(digits: ImageData) -> None:
+def test_registry_finds_jobs_limits_concurrency_and_forgets_only_what_is_safe(digits: ImageData, tmp_path: Path) -> None:
     jobs = JobRegistry(max_running=1, max_kept=1)
-    long = jobs.start(TINY, TrainConfig(epochs=1000), digits)
+    long = jobs.start(TINY, TrainConfig(epochs=1000), digits, owner="a")
     assert jobs.get(long.id) is long and jobs.get("nope") is None and jobs.get(None) is None
     with pytest.raises(JobLimitError, match="already training"):
-        jobs.start(TINY, TrainConfig(epochs=1), digits)
-    jobs.remove(long.id)
+        jobs.start(TINY, TrainConfig(epochs=1), digits, owner="b")
+    jobs.discard(long.id, "a")
     assert jobs.get(long.id) is None
     _finished(long)
-    assert long.state is JobState.STOPPED  # removing stops it
-    first = _finished(jobs.start(TINY, TrainConfig(epochs=1), digits))
-    second = jobs.start(TINY, TrainConfig(epochs=1), digits)
-    assert jobs.get(first.id) is first  # the one finished job is kept...
+    assert long.state is JobState.STOPPED  # discarding stops it
+    unsaved = _finished(jobs.start(TINY, TrainConfig(epochs=1), digits, owner="a"))
+    for owner in "bcd":  # other sessions' jobs end, are saved, and come and go
+        job = _finished(jobs.start(TINY, TrainConfig(epochs=1), digits, owner=owner))
+        job.save(owner, tmp_path)
+    assert jobs.get(unsaved.id) is unsaved and unsaved.unsaved  # never pushed out while unsaved
+    assert {s.owner for s in jobs.summaries()} == {"a", "c", "d"}  # saved ones beyond max_kept go, oldest first
+
+
+def test_a_job_stops_at_its_time_limit_and_keeps_its_model(tmp_path: Path) -> None:
+    jobs = JobRegistry(time_limit_s=1.0)
+    job = _finished(jobs.start(TINY, TrainConfig(epochs=1000), _noise(4000), owner="a"))
+    assert job.state is JobState.STOPPED and job.stop_reason is StopReason.TIME_LIMIT
+    assert job.unsaved and load_checkpoint(job.save("limited", tmp_path)).config == job.model_config
+
+
+def test_only_the_owner_stops_and_everyone_sees_progress(digits: ImageData) -> None:
+    jobs = JobRegistry()
+    job = jobs.start(TINY, TrainConfig(epochs=1000), digits, owner="a")
+    _wait_until(lambda: job.progress().fraction > 0)
+    [summary] = jobs.summaries()
+    assert summary.owner == "a" and summary.state is JobState.RUNNING and summary.progress.fraction > 0
+    assert summary.label == "digits · MLP · latent 2"
+    with pytest.raises(PermissionError):
+        jobs.stop(job.id, "b")
+    with pytest.raises(PermissionError):
+        jobs.discard(job.id, "b")
+    assert job.running
+    jobs.stop(job.id, "a")
+    assert _finished(job).stop_reason is StopReason.OWNER and jobs.get(job.id) is job
+
+
+def test_jobs_of_a_gone_owner_are_stopped_after_the_grace_period_and_kept_as_drafts(
+    digits: ImageData, tmp_path: Path,
+) -> None:
+    alive = {"a", "b"}
+    jobs = JobRegistry(grace_s=0.5, check_every_s=0.1, is_alive=alive.__contains__, drafts_dir=tmp_path / "drafts")
+    running = jobs.start(TINY, TrainConfig(epochs=1000), digits, owner="a")
+    ended = _finished(jobs.start(TINY, TrainConfig(epochs=1), digits, owner="b"))
+    _wait_until(lambda: running.progress().fraction > 0)
+    alive.clear()  # both tabs closed
+    time.sleep(0.2)
+    assert running.running, "a short absence (a reconnect) stops nothing"
+    _finished(running)
+    assert running.stop_reason is StopReason.OWNER_GONE
+    _wait_until(lambda: jobs.get(running.id) is None and jobs.get(ended.id) is None)
+    drafts = sorted(p.name for p in (tmp_path / "drafts").glob("*.safetensors"))
+    assert drafts == sorted(f"draft-digits-2d-{j.id[:8]}.safetensors" for j in (running, ended))
+    assert all(load_checkpoint(tmp_path / "drafts" / name).config == TINY for name in drafts)
+
+
+def test_a_new_run_keeps_the_owners_unsaved_model_as_a_draft(digits: ImageData, tmp_path: Path) -> None:
+    jobs = JobRegistry(drafts_dir=tmp_path)
+    first = _finished(jobs.start(TINY, TrainConfig(epochs=1), digits, owner="a"))
+    second = jobs.start(TINY, TrainConfig(epochs=1), digits, owner="a")
+    assert jobs.get(first.id) is None and first.saved_as == tmp_path / f"draft-digits-2d-{first.id[:8]}.safetensors"
+    assert load_checkpoint(first.saved_as).config == TINY
     _finished(second)
-    third = jobs.start(TINY, TrainConfig(epochs=1), digits)
-    assert jobs.get(first.id) is None and jobs.get(second.id) is second  # ...until more finish: oldest goes
-    _finished(third)
 
 
-def test_data_folder_says_what_is_wrong(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="Enter the path"):
+def test_data_folder_accepts_only_folders_under_the_data_roots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "data"
+    (root / "mnist").mkdir(parents=True)
+    (root / "file.gz").write_bytes(b"x")
+    (root / "escape").symlink_to(tmp_path)
+    monkeypatch.setenv("VAE_EXPLORER_DATA_ROOTS", f"{root}{os.pathsep}{tmp_path / 'other'}")
+    assert data_roots() == (root.resolve(), (tmp_path / "other").resolve())
+    with pytest.raises(DataError, match="Enter the path of a folder under"):
         data_folder("  ")
     with pytest.raises(DataError, match="There is no folder"):
-        data_folder(str(tmp_path / "missing"))
-    (tmp_path / "file.gz").write_bytes(b"x")
+        data_folder(str(root / "missing"))
     with pytest.raises(DataError, match="is a file"):
-        data_folder(str(tmp_path / "file.gz"))
-    assert data_folder(f"  {tmp_path}  ") == tmp_path
+        data_folder(str(root / "file.gz"))
+    assert data_folder(f"  {root / 'mnist'}  ") == (root / "mnist").resolve()
+    assert data_folder("mnist") == (root / "mnist").resolve()  # relative: under a root
+    outside = ["/etc/shadow", "/root/.ssh", "/nonexistent", str(root / ".." / ".."), str(root / "escape"), "../.."]
+    for text in outside:  # one answer whether it exists or not: nothing is learnt about the file system
+        with pytest.raises(DataError, match=r"^Only folders under .* can be used here\.$"):
+            data_folder(text)
 
 
 def test_limiting_a_thread_leaves_the_other_threads_alone() -> None:

@@ -7,6 +7,8 @@ import math
 import mpmath
 import numpy as np
 import pytest
+from safetensors import safe_open
+from safetensors.torch import save as save_safetensors
 import torch
 from scipy import integrate, stats
 
@@ -103,11 +105,12 @@ def test_old_sidecars_load_with_their_likelihood_named(tmp_path) -> None:
     for old, new in (("bce", "bernoulli"), ("mse", "gaussian")):
         model = build_model(ModelConfig(recon=old))
         path = save_checkpoint(tmp_path / old, model)
-        sidecar = path.with_suffix(".json")
-        meta = json.loads(sidecar.read_text())
+        with safe_open(path, framework="pt") as f:  # rewritten as an old two-file checkpoint
+            tensors, meta = {k: f.get_tensor(k) for k in f.keys()}, json.loads(f.metadata()["description"])
         meta["model"] = {k: v for k, v in meta["model"].items() if k in ("arch", "image_shape", "latent_dim",
                                                                         "hidden_dim")} | {"recon": old}
-        sidecar.write_text(json.dumps(meta))
+        path.write_bytes(save_safetensors(tensors, metadata={"format": "vae-explorer/1"}))
+        path.with_suffix(".json").write_text(json.dumps(meta))
         config = load_checkpoint(path).config
         assert config.recon == new
     assert config.sigma == "fixed" and config.fixed_sigma == 1.0  # the old unit-variance "mse"

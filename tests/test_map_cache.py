@@ -1,6 +1,7 @@
 """vae_core.map_cache: fitted maps kept on disk beside their checkpoint."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -139,3 +140,33 @@ def test_a_checkpoint_gone_from_disk_still_gets_its_map(weights: Path, fits: lis
     cache = MapCache(weights)
     weights.unlink()
     assert isinstance(cache.fit(blobs(d=4), "pca"), LinearProjection) and fits == ["pca"]
+
+
+def test_the_folder_keeps_its_bounds_evicting_the_least_recently_used(weights: Path, fits: list[str],
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(map_cache, "MAX_CACHE_FILES", 2)
+    cache, codes = MapCache(weights), blobs(d=4)
+    for dims in ((0, 1), (1, 2)):
+        cache.fit(codes, "raw", dims=dims)
+    first = cache.path(codes, "raw", dims=(0, 1))
+    os.utime(first, ns=(1, 1))  # long unused...
+    cache.fit(codes, "raw", dims=(0, 1))  # ...until read again: touched, so kept
+    cache.fit(codes, "raw", dims=(2, 3))  # the third map evicts the least recently used: (1, 2)
+    names = sorted(p.name for p in first.parent.glob("*.npz"))
+    assert names == sorted(cache.path(codes, "raw", dims=d).name for d in ((0, 1), (2, 3)))
+    map_cache.evict_least_recently_used(first.parent, max_files=10, max_bytes=1)  # a byte bound too
+    assert not list(first.parent.glob("*.npz"))
+
+
+def test_a_file_declaring_more_than_a_map_holds_is_refused_before_it_is_unpacked(
+    weights: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    codes, cache = blobs(d=4), MapCache(weights)
+    path = cache.path(codes, "pca")
+    path.parent.mkdir(parents=True)
+    # small on disk, 160 MB unpacked (the attack scales this to gigabytes)
+    np.savez_compressed(path, format=np.array(1), method=np.array("pca"), embedding=np.zeros((10_000_000, 2)))
+    assert path.stat().st_size < 1 << 20
+    loads: list[Path] = []
+    monkeypatch.setattr(map_cache.np, "load", lambda *a, **k: loads.append(a[0]))
+    assert load_map(path, codes) is None and loads == []

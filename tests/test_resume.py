@@ -2,8 +2,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import json
+
 import pytest
 import torch
+
+from safetensors.torch import save as save_safetensors
 
 from vae_core import CheckpointError, ModelConfig, build_model
 from vae_core.resume import TrainingState, load_training_state, resume_path, save_training_state
@@ -45,3 +49,41 @@ def test_damaged_or_missing_state_says_so(tmp_path: Path) -> None:
     bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}......")
     with pytest.raises(CheckpointError, match="damaged"):
         load_training_state(bad)
+
+
+def _crafted(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None) -> Path:
+    path.write_bytes(save_safetensors(tensors, metadata=metadata))
+    return path
+
+
+GOOD_META = json.dumps({"info": {}, "param_groups": []})
+
+
+@pytest.mark.parametrize(
+    "tensors,metadata",
+    [
+        ({"w": torch.zeros(1)}, None),  # no metadata at all
+        ({"model.w": torch.zeros(1)}, {"other": "x"}),  # no state
+        ({"model.w": torch.zeros(1)}, {"state": "{not json"}),
+        ({"model.w": torch.zeros(1)}, {"state": json.dumps([1, 2])}),
+        ({"model.w": torch.zeros(1)}, {"state": json.dumps({"info": 3, "param_groups": []})}),
+        ({"nodot": torch.zeros(1)}, {"state": GOOD_META}),  # a key without a part
+        ({"weird.w": torch.zeros(1)}, {"state": GOOD_META}),  # an unknown part
+        ({"optim.x.exp_avg": torch.zeros(1)}, {"state": GOOD_META}),  # a non-numeric optimiser slot
+    ],
+)
+def test_crafted_resume_files_give_checkpoint_errors(tmp_path: Path, tensors, metadata) -> None:
+    with pytest.raises(CheckpointError, match="damaged"):
+        load_training_state(_crafted(tmp_path / "x.resume.safetensors", tensors, metadata))
+
+
+@pytest.mark.parametrize("info", [{}, {"model": "mlp"}, {"model": {"latent_dim": 2.5}}])
+def test_restoring_a_crafted_state_gives_a_checkpoint_error(tmp_path: Path, info: dict) -> None:
+    from vae_core import TrainConfig
+    from vae_core.data import load_digits_data
+    from vae_core.training import Trainer
+
+    trainer = Trainer(ModelConfig(hidden_dim=16), TrainConfig(epochs=1), load_digits_data())
+    state = TrainingState({}, {"state": {}, "param_groups": []}, {}, {}, info)
+    with pytest.raises(CheckpointError):
+        trainer.restore(state)

@@ -55,7 +55,7 @@ def test_stop_between_steps_keeps_the_best_model(tmp_path: Path) -> None:
     assert trainer.stopped and len(trainer.history) == 2
     path = trainer.save(tmp_path / "stopped")
     ckpt = load_checkpoint(path)
-    assert ckpt.metadata["stopped_early"] and ckpt.metadata["epochs_trained"] == 2
+    assert ckpt.metadata.stopped_early and ckpt.metadata.epochs_trained == 2
     assert ckpt.codes is not None and ckpt.codes.mu.shape == (1797, 2)
 
 
@@ -63,7 +63,7 @@ def test_cli_writes_a_checkpoint(tmp_path: Path) -> None:
     from vae_core.train import main
 
     assert main(["--dataset", "digits", "--epochs", "1", "--hidden-dim", "32", "--out", str(tmp_path / "cli")]) == 0
-    assert load_checkpoint(tmp_path / "cli").metadata["train"]["epochs"] == 1
+    assert load_checkpoint(tmp_path / "cli").metadata.train.epochs == 1
 
 
 @pytest.mark.slow

@@ -17,7 +17,7 @@ import numpy as np
 import streamlit as st
 
 from vae_core import Checkpoint
-from vae_core.checkpoints import _atomic_write
+from vae_core.checkpoints import atomic_write
 from vae_core.decoder_export import DecoderExports
 from vae_core.projection import LinearProjection, Projection, TSNEProjection
 
@@ -100,7 +100,7 @@ def map_inverse(projection: Projection) -> dict[str, Any]:
     blob = np.concatenate([projection.embedding.ravel(), projection.codes.ravel()]).astype("<f4").tobytes()
     path = STATIC / "maps" / f"{hashlib.sha256(blob).hexdigest()[:24]}.f32"
     if not path.is_file():
-        _atomic_write(path, blob)
+        atomic_write(path, blob)
     n, d = projection.codes.shape
     return {"kind": "blend", "url": static_url(path), "n": n, "d": d, "k": projection.k}
 

@@ -5,21 +5,23 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import streamlit as st
 
-from vae_core import Checkpoint, DataError, ImageData, list_checkpoints, load_checkpoint, load_dataset
+from vae_core import (
+    Checkpoint, CheckpointEntry, DataError, ImageData, LatentCodes, list_checkpoints, load_checkpoint, load_dataset,
+)
 from vae_core.images import to_tensor
 from vae_core.inference import encode_images
-from vae_core.jobs import JobRegistry
+from vae_core.jobs import JobRegistry, data_folder
 from vae_core.map_cache import MapCache
-from vae_core.map_job import ProjectionJob
 from vae_core.novelty import NoveltyThreshold, novelty_threshold
 from vae_core.posterior import Evidence, GridPosterior, evidence, grid_posterior
-from vae_core.projection import Method, Projection
+from vae_core.projection import Method, Projection, ProjectionJob
 from vae_core.reparam import RunningKL, mc_kl_running
+
+from .sessions import session_alive
 
 EVIDENCE_SAMPLES = 1000  # draws of z ~ q behind the panel's ELBO and IWAE estimate
 
@@ -27,6 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHIPPED_DIR = REPO / "checkpoints"
 DEFAULT_MODEL = "mnist-conv-2d"  # its prior samples look like digits; the 8x8 ones read as pixel mush
 MNIST_DIR = REPO.parent / "shared" / "data" / "mnist"
+HELD_MAP_KEY = "_held_map_job"  # the ProjectionJob this session shows or waits for
 
 
 def user_dir() -> Path:
@@ -41,15 +44,39 @@ def map_cache_dir() -> Path | None:
     return Path(folder) if folder else None
 
 
-def available_models() -> dict[str, dict[str, Any]]:
-    """weights path -> sidecar, shipped models first."""
-    return {str(path): meta for path, meta in list_checkpoints(SHIPPED_DIR, user_dir())}
+def drafts_dir() -> Path:
+    """Where the models of training runs nobody saved are kept (their owner left, or started anew)."""
+    return user_dir() / "drafts"
+
+
+def model_folders() -> tuple[Path, ...]:
+    """The folders the picker lists, in its order: shipped, saved in the app, drafts."""
+    return SHIPPED_DIR, user_dir(), drafts_dir()
+
+
+def _folder_version(folder: Path) -> int:
+    try:
+        return folder.stat().st_mtime_ns  # a save (a rename into it) or a deletion changes it
+    except FileNotFoundError:
+        return 0
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _listing(folders: tuple[tuple[str, int], ...]) -> dict[str, CheckpointEntry]:
+    return {str(entry.path): entry for entry in list_checkpoints(*(folder for folder, _ in folders))}
+
+
+def available_models() -> dict[str, CheckpointEntry]:
+    """weights path -> the checkpoint's entry (its description, or why it is unusable), in
+    `model_folders` order; listed again only when a folder changes."""
+    return _listing(tuple((str(folder), _folder_version(folder)) for folder in model_folders()))
 
 
 @st.cache_resource
 def job_registry() -> JobRegistry:
-    """One registry per server: jobs outlive page visits, reloads and other sessions' reruns."""
-    return JobRegistry()
+    """One registry per server: jobs outlive page visits, reloads and other sessions' reruns.
+    A job belongs to the session that started it (ui.sessions); a gone owner's model becomes a draft."""
+    return JobRegistry(is_alive=session_alive, drafts_dir=drafts_dir())
 
 
 @st.cache_resource(show_spinner="Loading model…", max_entries=8)
@@ -84,35 +111,35 @@ def model_dataset(ckpt: Checkpoint) -> ImageData | None:
     Shipped MNIST models stay explorable without their data through their stored codes;
     the shapes are drawn again, identically, wherever they are needed.
     """
-    train = ckpt.metadata.get("train", {})
-    name, data_dir = train.get("dataset", "digits"), train.get("data_dir")
+    train = ckpt.metadata.train
+    name, data_dir = (train.dataset, train.data_dir) if train is not None else ("digits", None)
     if name == "shapes":
-        return _dataset(name, None, ckpt.config.image_shape[-1], train.get("dataset_size"))
+        return _dataset(name, None, ckpt.config.image_shape[-1], train.dataset_size if train is not None else None)
     candidates = [data_dir] if name in ("idx", "folder") else [data_dir, str(MNIST_DIR)] if name == "mnist" else [data_dir]
     for directory in candidates:
-        if name != "digits" and (directory is None or not Path(directory).is_dir()):
-            continue
         try:
-            return _dataset(name, directory, ckpt.config.image_shape[-1] if name == "folder" else None)
+            # a folder named in a checkpoint is read only under the data roots, as one typed on the Train page
+            folder = None if name == "digits" else str(data_folder(directory or ""))
+            return _dataset(name, folder, ckpt.config.image_shape[-1] if name == "folder" else None)
         except DataError:
             continue
     return None
 
 
-@st.cache_data(show_spinner="Encoding the data set…", max_entries=8)
-def _codes(path: str, mtime_ns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+@st.cache_resource(show_spinner="Encoding the data set…", max_entries=8)
+def _codes(path: str, mtime_ns: int) -> LatentCodes:
     ckpt = load_model(path)
     if ckpt.codes is not None:
-        return ckpt.codes.mu.numpy(), ckpt.codes.log_var.numpy(), ckpt.codes.labels.numpy()
+        return ckpt.codes
     data = model_dataset(ckpt)
     if data is None:
         raise DataError("this model stores no latent codes and its data set is not on this machine")
     mu, log_var = encode_images(ckpt.model, data.images)
-    return mu, log_var, data.labels.numpy()
+    return LatentCodes(mu, log_var, data.labels)
 
 
-def model_codes(ckpt: Checkpoint) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(mu, log_var, labels) of the model's data set: stored codes, else encoded once."""
+def model_codes(ckpt: Checkpoint) -> LatentCodes:
+    """The codes of the model's data set: stored ones, else encoded once (shared: never mutate)."""
     return _codes(*model_id(ckpt))
 
 
@@ -130,7 +157,7 @@ def model_novelty(ckpt: Checkpoint) -> NoveltyThreshold | None:
 
 def class_names(ckpt: Checkpoint, labels: np.ndarray) -> tuple[str, ...]:
     """The model's class names; when it stores none, the data set's, else the label numbers."""
-    names = ckpt.metadata.get("class_names")
+    names = ckpt.metadata.class_names
     if not names and (data := model_dataset(ckpt)) is not None:
         names = data.class_names
     return tuple(names) if names else tuple(str(k) for k in range(int(labels.max(initial=-1)) + 1))
@@ -154,7 +181,7 @@ def model_projection(
 
     Raises DataError when the model has no codes here, ValueError when the settings do not fit.
     """
-    mu, _, _ = model_codes(ckpt)
+    mu = model_codes(ckpt).mu
     # settings a method ignores are left out of the key, so they cannot refit it
     key = (
         *model_id(ckpt), method,
@@ -162,15 +189,33 @@ def model_projection(
         float(perplexity) if method == "tsne" else 0.0, int(seed) if method == "tsne" else 0,
     )
     job = _projection_job(*key, mu)
+    if job.cancelled:  # everyone moved on from it before, and now it is wanted again
+        _projection_job.clear(*key, mu)
+        job = _projection_job(*key, mu)
+    _hold(job)
     if not job.wait(0.5):  # a PCA or a map read from disk is done by now, even at 100k codes: no bar flashes up
         bar = st.progress(0.0)
         while not job.wait(0.2):
-            bar.progress(job.fraction, text=f"Fitting the map of {len(mu):,} codes… {job.fraction:.0%}")
+            text = "Waiting for another map to finish…" if job.fraction == 0 else (
+                f"Fitting the map of {len(mu):,} codes… {job.fraction:.0%}")
+            bar.progress(job.fraction, text=text)
         bar.empty()
     if job.projection is None:
         _projection_job.clear(*key, mu)  # let the next try start afresh
         raise ValueError(job.error)
     return job.projection
+
+
+def _hold(job: ProjectionJob) -> None:
+    """This session now shows `job`: release the one it showed before, so that a fit nobody
+    waits for any more (settings changed again meanwhile) is cancelled."""
+    held = st.session_state.get(HELD_MAP_KEY)
+    if held is job:
+        return
+    job.hold()
+    st.session_state[HELD_MAP_KEY] = job
+    if held is not None:
+        held.release()
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import streamlit as st
 
-from vae_core import Checkpoint, CheckpointError
+from vae_core import Checkpoint, CheckpointEntry, CheckpointError
 from vae_core.disentangle import Disentanglement
 from vae_core.evaluation import card_lines
 from vae_core.likelihoods import LEGACY_RECON
 
-from .loaders import DEFAULT_MODEL, available_models, load_model
+from .loaders import DEFAULT_MODEL, SHIPPED_DIR, available_models, drafts_dir, load_model, user_dir
+from .plain import plain
 from .state import MODEL_KEY, SELECT_NEXT_KEY
 from .url_state import MODEL, first_visit, show_in_url
 
@@ -21,13 +21,17 @@ def likelihood_name(recon: str) -> str:
     return LEGACY_RECON.get(recon, recon)
 
 
-def model_label(meta: dict[str, Any], path: str) -> str:
-    """What tells two models apart: data, architecture, latent size, beta and likelihood
-    (the stylesheet wraps it rather than cutting it off)."""
-    m, beta = meta["model"], (meta.get("train") or {}).get("beta")
+def model_label(entry: CheckpointEntry) -> str:
+    """What tells two models apart: name and where it comes from (a model saved in the app under
+    a shipped model's name reads differently), data, architecture, latent size, beta and
+    likelihood (the stylesheet wraps it rather than cutting it off); or that it is unusable."""
+    origin = {user_dir(): " (saved in the app)", drafts_dir(): " (draft)"}.get(entry.path.parent, "")
+    if entry.meta is None:
+        return f"{entry.path.stem}{origin} · unusable"
+    m, beta = entry.meta.model, entry.meta.beta
     return " · ".join([
-        Path(path).stem, str(meta.get("dataset", "?")), str(m["arch"]), f"{m['latent_dim']}-d",
-        f"β {beta:g}" if isinstance(beta, (int, float)) else "β ?", likelihood_name(str(m.get("recon", "?"))),
+        f"{entry.path.stem}{origin}", entry.meta.dataset, m.arch, f"{m.latent_dim}-d",
+        "β ?" if beta is None else f"β {beta:g}", likelihood_name(m.recon),
     ])
 
 
@@ -46,39 +50,44 @@ def model_picker() -> Checkpoint | None:
     if linked in by_name:
         st.session_state[MODEL_KEY] = by_name[linked]
     if st.session_state.get(MODEL_KEY) not in models:
-        default = next((p for p in paths if Path(p).stem == DEFAULT_MODEL), paths[0])
-        st.session_state[MODEL_KEY] = default
+        usable = [p for p in paths if models[p].usable] or paths
+        shipped_default = str(SHIPPED_DIR / f"{DEFAULT_MODEL}.safetensors")
+        st.session_state[MODEL_KEY] = shipped_default if shipped_default in usable else usable[0]
     path = st.sidebar.selectbox(
-        "Model", paths, key=MODEL_KEY, format_func=lambda p: model_label(models[p], p),
+        "Model", paths, key=MODEL_KEY, format_func=lambda p: model_label(models[p]),
     )
-    try:
-        ckpt = load_model(path)
-    except (CheckpointError, OSError) as err:
-        st.sidebar.error(f"This model cannot be loaded: {err}")
-        return None
-    st.sidebar.caption(model_label(models[path], path))  # in full: the box's text field cannot wrap
-    show_in_url(model=Path(path).stem)
-    _model_card(ckpt)
-    return ckpt
+    error = models[path].error
+    if error is None:
+        try:
+            ckpt = load_model(path)
+        except (CheckpointError, OSError) as err:  # changed on disk since it was listed
+            error = str(err)
+        else:
+            st.sidebar.caption(plain(model_label(models[path])))  # in full: the box's text field cannot wrap
+            show_in_url(model=Path(path).stem)
+            return _with_card(ckpt)
+    st.sidebar.error(f"This model cannot be used: {plain(error)}")
+    return None
 
 
-def _model_card(ckpt: Checkpoint) -> None:
+def _with_card(ckpt: Checkpoint) -> Checkpoint:
+    """Draw the model card (every value from the file as plain text) and pass the checkpoint on."""
     meta, cfg = ckpt.metadata, ckpt.config
     lines = [
-        f"**Data set**: {meta.get('dataset', '?')}",
+        f"**Data set**: {plain(meta.dataset)}",
         f"**Architecture**: {cfg.arch}, hidden {cfg.hidden_dim}, image {cfg.image_shape[1]}×{cfg.image_shape[2]}"
         f"{' RGB' if cfg.image_shape[0] == 3 else ''}",
         f"**Latent dim**: {cfg.latent_dim} (z[0] … z[{cfg.latent_dim - 1}])",
-        f"**Epochs**: {meta.get('epochs_trained', '?')}",
-        f"**β** (weight of the KL term): {(meta.get('train') or {}).get('beta', '?')}",
-        *card_lines(meta, cfg),
-        f"**Trained on**: {meta.get('device', '?')}",
+        f"**Epochs**: {meta.epochs_trained}",
+        f"**β** (weight of the KL term): {'?' if meta.beta is None else f'{meta.beta:g}'}",
+        *card_lines(meta),
+        f"**Trained on**: {plain(meta.device)}",
     ]
     with st.sidebar.expander("Model card", expanded=False):
         st.markdown("\n".join(f"- {line}" for line in lines))
-        found = Disentanglement.from_metadata(meta)
-        if found is not None:
-            st.markdown(mig_text(found))
+        if meta.disentanglement is not None:
+            st.markdown(mig_text(meta.disentanglement))
+    return ckpt
 
 
 def mig_text(found: Disentanglement) -> str:

@@ -97,10 +97,11 @@ def _background(path: str, mtime_ns: int, _codes: Codes, _projection: Projection
 def load_codes(ckpt: Checkpoint) -> Codes | None:
     """The data's codes and the dim ranking, or None when neither is on this machine."""
     try:
-        mu, log_var, labels = model_codes(ckpt)
+        codes = model_codes(ckpt)
     except DataError:
         return None
-    return Codes(mu, labels, class_names(ckpt, labels), _dim_order(*model_id(ckpt), mu, log_var))
+    return Codes(codes.mu, codes.labels, class_names(ckpt, codes.labels),
+                 _dim_order(*model_id(ckpt), codes.mu, codes.log_var))
 
 
 def load_inputs(ckpt: Checkpoint) -> tuple[Codes | None, SmallMap | None]:

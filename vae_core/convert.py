@@ -1,10 +1,10 @@
-"""Bringing models in: a checkpoint pair uploaded to the app (`import_pair`), and, on the
+"""Bringing models in: a checkpoint uploaded to the app (`import_checkpoint`), and, on the
 command line, `python -m vae_core.convert --from pytorch-examples vae.pt --out checkpoints/NAME`.
 
-An uploaded pair (NAME.safetensors + NAME.json) passes the same checks as a local checkpoint:
-it is written to a temporary folder beside its destination and loaded from there with
-`load_checkpoint`; only a pair that loads is moved into the folder (weights first, so a
-reader that finds the description finds the weights), and an existing name is never replaced.
+An uploaded checkpoint (NAME.safetensors, with its NAME.json when it is an older one) passes
+the same checks as a local checkpoint: it is written to a temporary folder beside its
+destination and loaded from there with `load_checkpoint`; only one that loads is saved into
+the folder, in one step as every save is, and an existing name is never replaced.
 
 The command line turns a model trained elsewhere into a vae-explorer checkpoint, with the latent codes of a
 chosen data set (`--dataset`, `--data-dir`, as for training) so its map works at once.
@@ -32,7 +32,10 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from .checkpoints import CheckpointError, LatentCodes, checkpoint_paths, load_checkpoint, save_checkpoint
+from .checkpoints import (
+    CheckpointError, CheckpointExistsError, LatentCodes, checkpoint_paths, checkpoint_version, load_checkpoint,
+    save_checkpoint,
+)
 from .config import DATASETS, ModelConfig
 from .data import DataError, ImageData, load_dataset
 from .models import VAE, build_model
@@ -122,28 +125,31 @@ def convert(
             "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest(),
         },
     }
-    return save_checkpoint(out, model, metadata, LatentCodes(mu, log_var, data.labels))
+    return save_checkpoint(out, model, metadata, LatentCodes(mu, log_var, data.labels), overwrite=True)
 
 
-def import_pair(weights: bytes, sidecar: bytes, name: str, folder: str | Path) -> Path:
-    """Check an uploaded checkpoint pair and add it to `folder` as `name`; its weights path.
+def import_checkpoint(weights: bytes, sidecar: bytes | None, name: str, folder: str | Path) -> Path:
+    """Check an uploaded checkpoint (one self-describing .safetensors, or an older one with its
+    .json description) and add it to `folder` as `name`, in the one-file format; its path.
 
-    Raises CheckpointError (the pair does not load, or `name` is taken) or ValueError (a name
-    with no usable characters), each with a message for the user."""
+    Raises CheckpointError (it does not load, or `name` is taken) or ValueError (a name with no
+    usable characters), each with a message for the user."""
     stem = sanitize_checkpoint_name(name)
     folder = Path(folder)
-    weights_path, sidecar_path = checkpoint_paths(folder / stem)
-    if weights_path.exists() or sidecar_path.exists():
+    if checkpoint_version(folder / stem) is not None:  # said before the upload is even read
         raise CheckpointError(f"a model named {stem} exists already: choose another name")
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder, prefix=".upload-") as tmp:
         staged_weights, staged_sidecar = checkpoint_paths(Path(tmp) / stem)
         staged_weights.write_bytes(weights)
-        staged_sidecar.write_bytes(sidecar)
-        load_checkpoint(staged_weights)  # every check a local checkpoint gets
-        os.replace(staged_weights, weights_path)
-        os.replace(staged_sidecar, sidecar_path)
-    return weights_path
+        if sidecar is not None:
+            staged_sidecar.write_bytes(sidecar)
+        ckpt = load_checkpoint(staged_weights)  # every check a local checkpoint gets
+    kept = {k: v for k, v in ckpt.metadata.to_dict().items() if k not in ("format", "model", "n_codes", "versions")}
+    try:  # one step, under the folder's save lock: a name taken meanwhile is refused, never replaced
+        return save_checkpoint(folder / stem, ckpt.model, kept, ckpt.codes)
+    except CheckpointExistsError:
+        raise CheckpointError(f"a model named {stem} exists already: choose another name") from None
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from .checkpoints import _atomic_write
+from .checkpoints import atomic_write
 from .models import VAE
 
 logger = logging.getLogger(__name__)
@@ -91,6 +91,6 @@ class DecoderExports:
         """The file of `model`'s exported decoder, exported now unless it is kept already."""
         path = self.path(model)
         if not path.is_file():
-            _atomic_write(path, decoder_onnx(model))
+            atomic_write(path, decoder_onnx(model))
             logger.info("exported %s's decoder to %s", model.config.arch, path)
         return path

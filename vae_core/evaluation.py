@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from .config import ModelConfig
+from .metadata import CheckpointMeta
 from .likelihoods import describe_likelihood, is_normalised, published_comparison
 from .losses import importance_log_px, kl_closed_form
 from .models import VAE
@@ -71,11 +71,12 @@ def reported_figures(model: VAE, images: torch.Tensor, k: int = IWAE_K, seed: in
     )
 
 
-def card_lines(metadata: dict[str, Any], config: ModelConfig) -> list[str]:
+def card_lines(meta: CheckpointMeta) -> list[str]:
     """What a model card says about a checkpoint's figures, each labelled: which likelihood,
     nats per image, exact or estimated, with its standard error and where it was measured."""
+    config = meta.model
     lines = [f"**Likelihood**: {describe_likelihood(config)}"]
-    final, test, split = metadata.get("final") or {}, metadata.get("test"), metadata.get("split")
+    final, test, split = meta.final or {}, meta.test, meta.split
     if split:
         lines.append(f"**Split**: {split['train']:,} train, {split['val']:,} validation, {split['test']:,} test images")
     if "val_loss" in final:
@@ -94,7 +95,7 @@ def card_lines(metadata: dict[str, Any], config: ModelConfig) -> list[str]:
                          "weights: their IWAE figures are unreliable")
     if not is_normalised(config):
         lines.append("These nats are a cross-entropy of grey pixels, not a log probability of the image")
-    note = published_comparison(config, str(metadata.get("dataset", "")))
+    note = published_comparison(config, meta.dataset)
     if note:
         lines.append(note)
     return lines

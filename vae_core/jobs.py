@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
@@ -24,7 +26,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checkpoints import checkpoint_paths
 from .config import ModelConfig, TrainConfig
 from .data import DataError, ImageData, load_dataset
 from .eta import training_eta
@@ -35,6 +36,8 @@ from .training import EpochMetrics, StepMetrics, Trainer, evaluate
 
 logger = logging.getLogger(__name__)
 
+REPO = Path(__file__).resolve().parents[1]
+DATA_ROOTS_ENV = "VAE_EXPLORER_DATA_ROOTS"
 MAX_CURVE_POINTS = 400  # per-step points kept for the curves; steps are averaged in windows
 TRAIN_THREADS = 1  # intra-op threads of a training thread (see the module docstring)
 
@@ -65,18 +68,42 @@ class Progress:
     epochs: int
 
 
-def data_folder(text: str) -> Path:
-    """The folder a user typed for their IDX files, or DataError saying what is wrong with it."""
+def data_roots() -> tuple[Path, ...]:
+    """The folders whose subfolders a visitor may name as data: VAE_EXPLORER_DATA_ROOTS (paths
+    separated by the OS's path separator, ':' on Linux), else the repository's data/ and ../shared/data."""
+    text = os.environ.get(DATA_ROOTS_ENV, "")
+    roots = [Path(p) for p in text.split(os.pathsep) if p.strip()] or [REPO / "data", REPO.parent / "shared" / "data"]
+    return tuple(root.expanduser().resolve() for root in roots)
+
+
+def data_folder(text: str, roots: tuple[Path, ...] | None = None) -> Path:
+    """The folder a user typed for their IDX files, or DataError saying what is wrong with it.
+
+    Only folders under `roots` (default `data_roots()`) are accepted, checked on the real path
+    (links and '..' followed) before anything else, so the answer says nothing about the rest of
+    the file system. A relative path is taken under each root in turn.
+    """
     text = text.strip()
+    roots = data_roots() if roots is None else roots
+    where = ", ".join(str(root) for root in roots)
     if not text:
-        raise DataError("Enter the path of a folder on this machine that holds IDX files "
+        raise DataError(f"Enter the path of a folder under {where} that holds IDX files "
                         "(e.g. train-images-idx3-ubyte.gz).")
-    path = Path(text).expanduser()
-    if not path.exists():
-        raise DataError(f"There is no folder at {path}: check the path.")
-    if not path.is_dir():
-        raise DataError(f"{path} is a file, not a folder: enter the folder that holds the IDX files.")
-    return path
+    typed = Path(text).expanduser()
+    candidates = [typed] if typed.is_absolute() else [root / typed for root in roots]
+    for candidate in candidates:
+        try:
+            path = candidate.resolve()
+        except (OSError, RuntimeError):  # a link loop, an unreadable part of the path
+            continue
+        if not any(path.is_relative_to(root) for root in roots):
+            continue
+        if path.is_dir():
+            return path
+        if path.exists():
+            raise DataError(f"{text} is a file, not a folder: enter the folder that holds the IDX files.")
+        raise DataError(f"There is no folder {text} under {where}: check the path.")
+    raise DataError(f"Only folders under {where} can be used here.")
 
 
 def limit_this_thread(n_threads: int) -> None:
@@ -108,6 +135,12 @@ class JobLimitError(RuntimeError):
     """Too many jobs are training at once on this server; the message says so."""
 
 
+class StopReason(StrEnum):
+    OWNER = "stopped by its owner"
+    TIME_LIMIT = "stopped at the time limit"
+    OWNER_GONE = "stopped because its owner left"
+
+
 class TrainingJob:
     """One training run in a daemon thread. Every public method may be called from any thread.
 
@@ -116,11 +149,18 @@ class TrainingJob:
     architecture; a conv model on images that are not 28x28 fails with a message.
     """
 
-    def __init__(self, model_config: ModelConfig, train_config: TrainConfig, data: ImageData | None = None) -> None:
+    def __init__(
+        self, model_config: ModelConfig, train_config: TrainConfig, data: ImageData | None = None,
+        owner: str = "", time_limit_s: float | None = None,
+    ) -> None:
         self.model_config = model_config
         self.train_config = train_config
+        self.owner = owner  # who may stop, save or discard it (a browser session's id)
+        self.time_limit_s = time_limit_s
         self.id = uuid.uuid4().hex
         self.created = time.time()
+        self.saved_as: Path | None = None  # where its model was last saved (by its owner, or as a draft)
+        self.stop_reason: StopReason | None = None
         self._data = data
         self._stop = threading.Event()
         self._lock = threading.Lock()  # held while the trainer takes a step, and by readers of the model
@@ -161,7 +201,10 @@ class TrainingJob:
         window = max(1, trainer.steps_per_epoch() * self.train_config.epochs // MAX_CURVE_POINTS)
         sums = np.zeros(3)
         steps = trainer.run(self._stop)
+        deadline = None if self.time_limit_s is None else time.monotonic() + self.time_limit_s
         while True:
+            if deadline is not None and time.monotonic() > deadline and not self._stop.is_set():
+                self.stop(StopReason.TIME_LIMIT)
             with self._lock:  # the step mutates the model: readers wait for it to finish
                 metrics = next(steps, None)
             if metrics is None:
@@ -210,9 +253,23 @@ class TrainingJob:
     def running(self) -> bool:
         return self._state is JobState.RUNNING
 
-    def stop(self) -> None:
-        """Ask the trainer to stop after the current step; the best model so far is kept."""
+    def stop(self, reason: StopReason = StopReason.OWNER) -> None:
+        """Ask the trainer to stop after the current step; the best model so far is kept.
+        The first reason given is the one reported."""
+        if self.stop_reason is None and self.running:
+            self.stop_reason = reason
         self._stop.set()
+
+    @property
+    def has_model(self) -> bool:
+        """Whether there are trained weights to save (a run stopped before its first step has none)."""
+        with self._lock:
+            return self._trainer is not None and math.isfinite(self._trainer.best_val_loss)
+
+    @property
+    def unsaved(self) -> bool:
+        """A model that ended and was never saved: it must not be dropped without its owner's word."""
+        return not self.running and self.saved_as is None and self.has_model
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the job ends (tests, scripts); True if it did within `timeout`."""
@@ -257,56 +314,160 @@ class TrainingJob:
         mu, _ = encode_images(model.eval(), images)
         return np.stack([to_display(images), decode_latents(model, mu)])
 
-    def save(self, name: str, folder: str | Path, overwrite: bool = False) -> Path:
+    def save(self, name: str, folder: str | Path, overwrite: bool = False, expected_version: str | None = None) -> Path:
         """Save the best model so far (with its codes) as folder/NAME; returns the weights path.
 
         `name` is sanitised (ValueError if nothing usable is left); an existing checkpoint of
-        that name raises FileExistsError unless `overwrite`.
+        that name raises CheckpointExistsError unless `overwrite` (and, with `expected_version`,
+        unless it is still the one of that version: see `save_checkpoint`).
         """
-        stem = sanitize_checkpoint_name(name)
-        path = Path(folder) / stem
-        if not overwrite and any(p.exists() for p in checkpoint_paths(path)):
-            raise FileExistsError(f"A checkpoint named {stem!r} already exists.")
+        path = Path(folder) / sanitize_checkpoint_name(name)
         with self._lock:
             if self._trainer is None or not math.isfinite(self._trainer.best_val_loss):
                 raise ValueError("There is no model to save yet: let the training run for a moment first.")
-            return self._trainer.save(path)
+            saved = self._trainer.save(path, overwrite=overwrite, expected_version=expected_version)
+            self.saved_as = saved
+            return saved
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    """What anyone on the server may see of a job: what trains, how far, whose."""
+
+    id: str
+    owner: str
+    label: str  # "digits · MLP · latent 2"
+    state: JobState
+    progress: Progress
+    started: float  # time.time()
+    stop_reason: StopReason | None
 
 
 class JobRegistry:
     """All jobs of one server, by id: a page keeps one registry (st.cache_resource) and its
     session keeps a job id, so leaving the page and coming back finds the job again.
 
-    At most `max_running` jobs train at once (the CPU is shared); finished jobs beyond
-    `max_kept` are forgotten, oldest first, to bound memory.
+    At most `max_running` jobs train at once (the CPU is shared), each for at most
+    `time_limit_s`. A job's owner is a session; `is_alive(owner)` says whether it is still
+    connected. A job whose owner has been gone for `grace_s` is stopped, and an ended model
+    nobody saved is then written to `drafts_dir` (when given) before it is forgotten: a model
+    leaves memory only once it is saved, discarded by its owner, or kept as a draft. Ended
+    jobs beyond `max_kept` that are saved or failed are forgotten, oldest first.
     """
 
-    def __init__(self, max_running: int = 2, max_kept: int = 8) -> None:
+    def __init__(
+        self, max_running: int = 2, max_kept: int = 8, time_limit_s: float | None = 30 * 60.0,
+        grace_s: float = 120.0, is_alive: Callable[[str], bool] | None = None, drafts_dir: Path | None = None,
+        check_every_s: float = 5.0,
+    ) -> None:
         self.max_running = max_running
         self.max_kept = max_kept
+        self.time_limit_s = time_limit_s
+        self.grace_s = grace_s
+        self.drafts_dir = drafts_dir
+        self._is_alive = is_alive or (lambda owner: True)
         self._jobs: dict[str, TrainingJob] = {}
+        self._gone_since: dict[str, float] = {}  # owner -> when first seen gone
         self._lock = threading.Lock()
+        self._check_every_s = check_every_s
+        self._reaper = threading.Thread(target=self._reap_forever, name="vae-job-reaper", daemon=True)
+        self._reaper.start()
 
-    def start(self, model_config: ModelConfig, train_config: TrainConfig, data: ImageData | None = None) -> TrainingJob:
+    def start(
+        self, model_config: ModelConfig, train_config: TrainConfig, data: ImageData | None = None, owner: str = "",
+    ) -> TrainingJob:
+        """Start a job for `owner`. Their earlier job, if it ended, is kept as a draft when unsaved, then forgotten."""
         with self._lock:
             if sum(job.running for job in self._jobs.values()) >= self.max_running:
                 raise JobLimitError(
                     f"{self.max_running} models are already training on this server; try again when one finishes."
                 )
-            job = TrainingJob(model_config, train_config, data)
+            earlier = [j for j in self._jobs.values() if j.owner == owner and not j.running]
+            job = TrainingJob(model_config, train_config, data, owner, self.time_limit_s)
             self._jobs[job.id] = job
-            done = sorted((j for j in self._jobs.values() if not j.running), key=lambda j: j.created)
-            for old in done[: max(0, len(done) - self.max_kept)]:
-                del self._jobs[old.id]
-            return job
+        for old in earlier:
+            self._retire(old)
+        self._forget_oldest()
+        return job
 
     def get(self, job_id: str | None) -> TrainingJob | None:
         with self._lock:
             return self._jobs.get(job_id) if job_id else None
 
-    def remove(self, job_id: str) -> None:
-        """Forget a job (stopping it first): its model and data are freed."""
+    def summaries(self) -> list[JobSummary]:
+        """Every job on the server, running ones first, then newest first."""
         with self._lock:
-            job = self._jobs.pop(job_id, None)
-        if job is not None:
-            job.stop()
+            jobs = list(self._jobs.values())
+        jobs.sort(key=lambda j: (not j.running, -j.created))
+        return [
+            JobSummary(j.id, j.owner, f"{j.train_config.dataset} · {j.model_config.arch.upper()} · latent "
+                       f"{j.model_config.latent_dim}", j.state, j.progress(), j.created, j.stop_reason)
+            for j in jobs
+        ]
+
+    def _owned(self, job_id: str, owner: str, action: str) -> TrainingJob | None:
+        """The job, if `owner` owns it (PermissionError naming `action` if not); None if it is gone."""
+        job = self.get(job_id)
+        if job is not None and job.owner != owner:
+            raise PermissionError(f"Only the session that started this training can {action} it.")
+        return job
+
+    def stop(self, job_id: str, owner: str) -> None:
+        """Stop a job for its owner; PermissionError for anyone else."""
+        if (job := self._owned(job_id, owner, "stop")) is not None:
+            job.stop(StopReason.OWNER)
+
+    def discard(self, job_id: str, owner: str) -> None:
+        """The owner's word that the model is not wanted: stop the job and forget it (its model is freed)."""
+        if (job := self._owned(job_id, owner, "discard")) is not None:
+            job.stop(StopReason.OWNER)
+            with self._lock:
+                self._jobs.pop(job_id, None)
+
+    def reap(self) -> None:
+        """Stop jobs whose owner has been gone for the grace period; keep their models as drafts."""
+        now = time.monotonic()
+        with self._lock:
+            owners = {j.owner for j in self._jobs.values()}
+        gone = set()
+        for owner in owners:
+            if self._is_alive(owner):
+                self._gone_since.pop(owner, None)
+            elif now - self._gone_since.setdefault(owner, now) >= self.grace_s:
+                gone.add(owner)
+        with self._lock:
+            abandoned = [j for j in self._jobs.values() if j.owner in gone]
+        for job in abandoned:
+            if job.running:
+                job.stop(StopReason.OWNER_GONE)  # the next check, once it has ended, keeps it as a draft
+            else:
+                self._retire(job)
+                self._gone_since.pop(job.owner, None)
+
+    def _retire(self, job: TrainingJob) -> None:
+        """Forget an ended job; an unsaved model is written as a draft first (kept in memory if that fails)."""
+        if job.unsaved:
+            if self.drafts_dir is None:
+                return
+            try:
+                job.save(f"draft-{job.train_config.dataset}-{job.model_config.latent_dim}d-{job.id[:8]}",
+                         self.drafts_dir)
+            except (OSError, ValueError) as err:  # CheckpointError included; a later check tries again
+                logger.warning("could not keep the model of job %s as a draft: %s", job.id, err)
+                return
+        with self._lock:
+            self._jobs.pop(job.id, None)
+
+    def _forget_oldest(self) -> None:
+        with self._lock:
+            done = sorted((j for j in self._jobs.values() if not j.running and not j.unsaved), key=lambda j: j.created)
+            for old in done[: max(0, len(done) - self.max_kept)]:
+                del self._jobs[old.id]
+
+    def _reap_forever(self) -> None:
+        while True:
+            time.sleep(self._check_every_s)
+            try:
+                self.reap()
+            except Exception:  # a bug must not end the checks for every later job
+                logger.exception("checking the training jobs failed")

@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load as load_safetensors
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as save_safetensors
 from torch import Tensor
 
-from .checkpoints import CheckpointError, _atomic_write
+from .checkpoints import CheckpointError, atomic_write
 
 RESUME_SUFFIX = ".resume.safetensors"
 
@@ -46,21 +45,28 @@ def save_training_state(path: str | Path, state: TrainingState) -> None:
         for name, value in slots.items():
             tensors[f"optim.{index}.{name}"] = torch.as_tensor(value).detach().cpu().contiguous()
     meta = {"info": state.info, "param_groups": state.optimizer["param_groups"]}
-    _atomic_write(Path(path), save_safetensors(tensors, metadata={"state": json.dumps(meta)}))
+    atomic_write(Path(path), save_safetensors(tensors, metadata={"state": json.dumps(meta)}))
 
 
 def load_training_state(path: str | Path) -> TrainingState:
-    """Read a resume file; any damage raises CheckpointError with a plain reason."""
+    """Read a resume file; any damage, or a file not written by `save_training_state`,
+    raises CheckpointError with a plain reason."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
-        tensors = load_safetensors(raw)
-        header_len = int.from_bytes(raw[:8], "little")
-        meta = json.loads(json.loads(raw[8:8 + header_len])["__metadata__"]["state"])
+        with safe_open(path, framework="pt") as f:
+            meta = json.loads((f.metadata() or {})["state"])
+            tensors = {key: f.get_tensor(key) for key in f.keys()}
+        return _state(tensors, meta)
     except FileNotFoundError:
         raise CheckpointError(f"{path.name} is missing: there is no interrupted run to resume") from None
-    except (OSError, SafetensorError, ValueError, KeyError, RuntimeError):
+    except (OSError, SafetensorError, ValueError, KeyError, TypeError, AttributeError, RuntimeError, RecursionError):
         raise CheckpointError(f"{path.name} is damaged: start the run afresh without --resume") from None
+
+
+def _state(tensors: dict[str, Tensor], meta: Any) -> TrainingState:
+    """Sort the tensors back into their parts; KeyError, ValueError or TypeError on anything foreign."""
+    if not isinstance(meta["info"], dict) or not isinstance(meta["param_groups"], list):
+        raise TypeError("the resume metadata is not what save_training_state writes")
     parts: dict[str, dict[str, Tensor]] = {"model": {}, "best": {}, "rng": {}}
     optim_state: dict[int, dict[str, Tensor]] = {}
     for key, value in tensors.items():

@@ -20,7 +20,7 @@ from typing import NoReturn
 
 from tqdm import tqdm
 
-from .checkpoints import CheckpointError, read_sidecar
+from .checkpoints import CheckpointError, inspect_checkpoint
 from .config import ARCHITECTURES, DATASETS, ModelConfig, TrainConfig
 from .data import DataError, load_dataset
 from .likelihoods import LIKELIHOODS, SIGMA_MODES
@@ -128,9 +128,9 @@ def _train(args: argparse.Namespace) -> int:
                 else:
                     bar.update(1)
         if dist.is_main:
-            path = trainer.save(args.out)
-            meta = read_sidecar(path)
-            best, test = meta["final"], meta["test"]
+            path = trainer.save(args.out, overwrite=True)  # --out names the file to (re)write
+            meta = inspect_checkpoint(path)
+            best, test = meta.final or {}, meta.test or {}
             print(f"saved {path}: best epoch {best['best_epoch']} (validation loss {best['val_loss']:.3f}); "
                   f"test ELBO {test['elbo']:.3f} +- {test['elbo_se']:.3f}, IWAE log p(x) {test['log_px_iwae']:.3f} "
                   f"+- {test['log_px_iwae_se']:.3f} (K={test['iwae_k']}) nats/image, {test['likelihood']}; "

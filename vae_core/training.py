@@ -257,18 +257,28 @@ class Trainer:
         )
 
     def restore(self, state: TrainingState) -> None:
-        """Continue from a saved state; the configs must describe the same run."""
+        """Continue from a saved state; the configs must describe the same run. A state that
+        does not fit (crafted or from another version) raises CheckpointError, nothing else."""
+        try:
+            self._restore(state)
+        except CheckpointError:
+            raise
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError):
+            raise CheckpointError("the saved run's state is damaged or incomplete: start afresh without --resume") from None
+
+    def _restore(self, state: TrainingState) -> None:
         if ModelConfig.from_dict(state.info["model"]) != self.model_config:
             raise CheckpointError("the saved run trained a different model: start afresh without --resume")
         saved_train = TrainConfig.from_dict(state.info["train"])
         if dataclasses.replace(saved_train, epochs=self.train_config.epochs) != self.train_config:
             raise CheckpointError("the saved run used other training settings: only --epochs may change on resume")
+        build_model(self.model_config).load_state_dict(state.best)  # checks the best weights fit, before any change
         self.model.load_state_dict(state.model)
         self.optimizer.load_state_dict(state.optimizer)
         self.best_state = {k: v.to(self.device) for k, v in state.best.items()}
         for name, gen in self._rng.items():
             gen.set_state(state.rng[name])
-        self.best_val_loss = state.info["best_val_loss"]
+        self.best_val_loss = float(state.info["best_val_loss"])
         self.history = [EpochMetrics(**m) for m in state.info["history"]]
 
     def best_model(self) -> VAE:
@@ -298,10 +308,12 @@ class Trainer:
             },
         }
 
-    def save(self, path: str | Path, with_codes: bool = True) -> Path:
+    def save(
+        self, path: str | Path, with_codes: bool = True, *, overwrite: bool = False, expected_version: str | None = None,
+    ) -> Path:
         """Save the best model with its figures on the test split (read here, once) and its codes of
         the whole data set for offline maps. A data set with known factors also gets the model's
-        MIG against them in the sidecar.
+        MIG against them in the sidecar. `overwrite` and `expected_version` as `save_checkpoint` takes them.
         """
         model = self.best_model()
         test_images = self.test_images if isinstance(self.test_images, Tensor) else preload(self.test_images).images
@@ -314,4 +326,4 @@ class Trainer:
             if factors is not None:
                 found = mutual_information_gap(mu.numpy(), factors.numpy(), self.data.factor_names)
                 metadata["disentanglement"] = found.to_dict()
-        return save_checkpoint(path, model, metadata, codes)
+        return save_checkpoint(path, model, metadata, codes, overwrite=overwrite, expected_version=expected_version)

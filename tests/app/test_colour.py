@@ -3,7 +3,6 @@ colour manifold, map thumbnails and photo uploads."""
 from __future__ import annotations
 
 import io
-import json
 import os
 import shutil
 from pathlib import Path
@@ -14,9 +13,8 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from .helpers import open_app_page
-from vae_core import ModelConfig, TrainConfig
+from vae_core import ModelConfig, TrainConfig, load_checkpoint
 from vae_core.data import load_shapes
-from vae_core.disentangle import Disentanglement
 from vae_core.training import Trainer
 
 N_SHAPES = 96
@@ -38,8 +36,7 @@ def shapes_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _open(page: str, weights: Path, tab: str | None = None) -> AppTest:
     """The model copied into this test's user folder (the picker offers only shipped and user models)."""
     user = Path(os.environ["VAE_EXPLORER_USER_DIR"])
-    for suffix in (".safetensors", ".json"):
-        shutil.copy(weights.with_suffix(suffix), user / f"shapes-2d{suffix}")
+    shutil.copy(weights, user / "shapes-2d.safetensors")  # a checkpoint is one file
     at = open_app_page(page, weights=user / "shapes-2d.safetensors")
     if tab is not None:
         at.session_state["explore_tab"] = tab
@@ -52,7 +49,8 @@ def test_explore_traversal_shows_mig_and_labels_each_row(shapes_model: Path) -> 
     at = _open("pages/explore.py", shapes_model, "Traversal")
     mig = [m.value for m in at.markdown if m.value.startswith("**MIG**")]
     assert len(mig) == 1 and "Chen et al. 2018" in mig[0] and "±" in mig[0]
-    found = Disentanglement.from_metadata(json.loads(shapes_model.with_suffix(".json").read_text()))
+    found = load_checkpoint(shapes_model).metadata.disentanglement
+    assert found is not None
     assert f"{found.mig:.3f} ± {found.mig_se:.3f}" in mig[0]
     table = at.dataframe[0].value
     assert list(table["factor"]) == ["shape", "hue", "scale", "rotation", "x", "y"]

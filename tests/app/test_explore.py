@@ -38,7 +38,7 @@ def slider_values(at: AppTest) -> dict[str, float]:
 @pytest.fixture(scope="module")
 def codes_2d() -> tuple[np.ndarray, np.ndarray]:
     ckpt = load_checkpoint(REPO / "checkpoints" / "digits-mlp-2d")
-    return ckpt.codes.mu.numpy(), ckpt.codes.labels.numpy()
+    return ckpt.codes.mu, ckpt.codes.labels
 
 
 def test_page_renders_on_the_default_model() -> None:
@@ -102,7 +102,7 @@ def test_a_handed_over_point_of_another_dimension_is_not_offered() -> None:
 def test_large_latent_shows_the_most_informative_dims_and_keeps_hidden_ones() -> None:
     at = open_page("mnist-conv-16d")
     codes = load_checkpoint(REPO / "checkpoints" / "mnist-conv-16d").codes
-    top = [f"z_{k}" for k in rank_dims(codes.mu.numpy(), codes.log_var.numpy())[:8]]
+    top = [f"z_{k}" for k in rank_dims(codes.mu, codes.log_var)[:8]]
     assert list(slider_values(at)) == top
     at.button(key="sample_prior").click().run()
     point = at.session_state["explore_z"]

@@ -261,7 +261,7 @@ def test_a_click_on_a_point_lists_its_nearest_codes_with_distances() -> None:
     from vae_core.encoding import nearest_neighbours
 
     at = open_page("digits-mlp-2d", method="raw")
-    mu = load_checkpoint(REPO / "checkpoints" / "digits-mlp-2d.safetensors").codes.mu.numpy()
+    mu = load_checkpoint(REPO / "checkpoints" / "digits-mlp-2d.safetensors").codes.mu
     at.session_state["latent_map_click"] = Click((float(mu[5, 0]), float(mu[5, 1])), 5)
     at.run()
     assert not at.exception

@@ -99,7 +99,7 @@ def test_without_the_data_set_the_stored_codes_are_used(monkeypatch: pytest.Monk
     page = open_page()
     page.number_input(key="rp_index").set_value(3).run()
     assert not page.exception
-    mu, _, _ = loaders.model_codes(loaders.load_model(str(REPO / "checkpoints" / "digits-mlp-2d.safetensors")))
+    mu = loaders.model_codes(loaders.load_model(str(REPO / "checkpoints" / "digits-mlp-2d.safetensors"))).mu
     assert list(page.dataframe[0].value["μ"]) == pytest.approx(list(mu[3]))
     assert any("Stored code #3" in caption.value for caption in page.caption)
 

@@ -9,6 +9,7 @@ import shutil
 import time
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from ui import loaders
@@ -65,7 +66,10 @@ def test_conv_on_8x8_digits_is_refused_before_starting() -> None:
     assert at.button(key="train_start").disabled
 
 
-def test_idx_folder_input_says_what_is_wrong(tmp_path: Path) -> None:
+def test_idx_folder_input_says_what_is_wrong_and_stays_under_the_data_roots(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("VAE_EXPLORER_DATA_ROOTS", str(tmp_path))
     at = open_page()
     at.selectbox(key="train_dataset").set_value("idx").run()
     assert at.button(key="train_start").disabled and any("IDX files" in info.value for info in at.info)
@@ -74,6 +78,8 @@ def test_idx_folder_input_says_what_is_wrong(tmp_path: Path) -> None:
         (str(tmp_path / "missing"), "There is no folder"),
         (str(tmp_path / "notes.txt"), "is a file, not a folder"),
         (str(tmp_path), "no IDX image files"),
+        ("/etc/shadow", "Only folders under"),
+        ("/root/.ssh", "Only folders under"),
     ]:
         at.text_input(key="train_idx_dir").input(typed).run()
         assert not at.exception
@@ -100,7 +106,7 @@ def test_a_short_run_saves_a_checkpoint_that_the_picker_lists() -> None:
     at.button(key="train_save").click().run()
     assert not at.exception and not at.error
     saved = loaders.user_dir() / f"{name}.safetensors"
-    assert saved.exists() and (loaders.user_dir() / f"{name}.json").exists()
+    assert saved.exists() and not list(loaders.user_dir().glob(".*.tmp"))
     assert any("Saved as" in s.value for s in at.success)
     assert str(saved) in loaders.available_models()
 
@@ -115,8 +121,7 @@ def test_a_short_run_saves_a_checkpoint_that_the_picker_lists() -> None:
     at.run()
     assert not any("already exists" in w.value for w in at.warning)
     assert any("This run is saved as" in c.value for c in at.caption) and not has(at.button, "train_save")
-    for suffix in (".safetensors", ".json"):
-        shutil.copy(loaders.user_dir() / f"{name}{suffix}", loaders.user_dir() / f"{name}-other{suffix}")
+    shutil.copy(loaders.user_dir() / f"{name}.safetensors", loaders.user_dir() / f"{name}-other.safetensors")
     at.text_input(key="train_save_name").set_value(f"{name}-other").run()
     assert any("already exists" in w.value for w in at.warning)
     assert at.button(key="train_save").disabled
@@ -136,3 +141,38 @@ def test_stop_keeps_the_model_and_leaving_the_page_does_not_stop_the_run() -> No
     at.button(key="train_stop").click().run()
     run_until(at, lambda at: any("Stopped after" in info.value for info in at.info))
     assert has(at.text_input, "train_save_name") and not at.button(key="train_start").disabled
+
+
+def test_a_name_taken_meanwhile_is_never_silently_replaced() -> None:
+    """Another session saves under the name between this page's draw and the Save click."""
+    from vae_core import ModelConfig, build_model, load_checkpoint, save_checkpoint
+
+    def someone_else_saves(name: str) -> None:
+        save_checkpoint(loaders.user_dir() / name, build_model(ModelConfig(latent_dim=7)), overwrite=True)
+
+    at = start_tiny_run(open_page(), epochs=1)
+    run_until(at, lambda at: has(at.text_input, "train_save_name"))
+    at.text_input(key="train_save_name").input("contested").run()
+    assert not at.button(key="train_save").disabled
+    someone_else_saves("contested")
+    at.button(key="train_save").click().run()
+    assert not any("Saved as" in s.value for s in at.success)
+    assert any("already exists" in w.value for w in [*at.error, *at.warning])  # told, and asked:
+    assert has(at.checkbox, "train_overwrite")  # overwrite it, or change the name
+    assert load_checkpoint(loaders.user_dir() / "contested").config.latent_dim == 7  # theirs is intact
+    at.checkbox(key="train_overwrite").check().run()  # this person agrees to replace the one they see...
+    someone_else_saves("contested")  # ...but it is replaced again before they click
+    at.button(key="train_save").click().run()
+    assert any("replaced by another save" in e.value for e in at.error)
+    assert load_checkpoint(loaders.user_dir() / "contested").config.latent_dim == 7
+    at.run()  # they look again (the page redraws) and save over what they now see
+    at.button(key="train_save").click().run()
+    assert not at.exception and any("Saved as contested" in s.value for s in at.success)
+    assert load_checkpoint(loaders.user_dir() / "contested").config.latent_dim == 2
+
+
+def test_only_jobs_on_this_server_are_listed_with_their_owner() -> None:
+    at = start_tiny_run(open_page(), epochs=1)
+    run_until(at, lambda at: has(at.text_input, "train_save_name"))
+    table = next(df for df in at.dataframe if "whose" in df.value.columns)
+    assert table.value["whose"].tolist()[0] == "yours"

@@ -35,7 +35,7 @@ def test_codes_and_map_download_as_the_page_shows_them(page: Page, app_url: str,
     assert table.name == "digits-mlp-2d-raw-codes.csv"
     rows = list(csv.DictReader(io.StringIO(table.read_text())))
     assert len(rows) == len(codes.mu)
-    np.testing.assert_allclose([[float(r["x"]), float(r["y"])] for r in rows], codes.mu.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose([[float(r["x"]), float(r["y"])] for r in rows], codes.mu, rtol=1e-5, atol=1e-6)
     assert [int(r["label"]) for r in rows] == codes.labels.tolist()
     svg = ET.parse(download(page, "Map (SVG)", tmp_path)).getroot()
     groups = svg.findall("{http://www.w3.org/2000/svg}g")
