@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 ORT_DIST := web/node_modules/onnxruntime-web/dist
 ORT := static/vendor/onnxruntime-web/ort-wasm-simd-threaded.wasm
 
-.PHONY: run test install install-dev browser checkpoints web-dev
+.PHONY: run test test-fast install install-dev browser checkpoints web-dev
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ browser:
 
 test: install-dev browser
 	$(BIN)/python -m pytest
+
+# The inner loop: everything but the tests that train for long, start processes or drive a
+# browser (markers slow and e2e); no install step, so run `make install-dev` once first.
+test-fast:
+	$(BIN)/python -m pytest -q -m "not slow and not e2e"
 
 # Rebuild the shipped models in checkpoints/ (MNIST ones read the IDX files in ../shared/data/mnist;
 # the shapes ones draw their colour data set afresh). Digits and MNIST: Bernoulli decoders on

@@ -6,8 +6,8 @@ import os
 # Streamlit runs every script run, fragment reruns included, in a fresh thread. oneDNN's
 # convolutions start an OpenMP team sized by the thread's own OpenMP setting, which a fresh
 # thread takes from OMP_NUM_THREADS, not from torch.set_num_threads: with the default (all
-# cores) each slider move paid 5-50 ms to build and tear down a team for a 1 ms decode.
-# OpenMP reads the variable once, when torch loads it, so this line comes before `import torch`.
+# cores) each slider move paid more to build and tear down a team than to decode (figures in
+# docs/design-decisions.md). OpenMP reads the variable once, when torch loads it, so this line comes before `import torch`.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import streamlit as st  # noqa: E402
@@ -21,7 +21,7 @@ from ui.style import apply_style  # noqa: E402
 
 # Our models are tiny: one intra-op thread per script run avoids waking a sleeping worker for
 # every small op, which on a 2-core machine with training in the background made decodes erratic
-# (3-48 ms median with 2 threads vs 0.3-0.5 ms with 1; bench/training_responsiveness.py).
+# (bench/training_responsiveness.py prints both; docs/design-decisions.md).
 torch.set_num_threads(1)
 
 # An emoji icon: Streamlit draws it as an inline SVG, whereas a :material/...: icon is fetched from

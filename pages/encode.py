@@ -61,7 +61,7 @@ def _encoded(ckpt: Checkpoint, uploads: Sequence[UploadedFile], invert_mode: str
     def compute() -> UploadBatch:
         with st.spinner("Encoding…"):
             batch = encode_uploads(ckpt.model, [(f.name, f.getvalue()) for f in uploads], INVERT[invert_mode])
-        return for_display(batch, 2 * STEP_PX)  # sharp on dense screens; under 1 MB a photo instead of ~9
+        return for_display(batch, 2 * STEP_PX)  # sharp on dense screens; a photo kept small per session
 
     return session_memo("batch", (*model_id(ckpt), invert_mode, tuple(f.file_id for f in uploads)), compute)
 

@@ -154,7 +154,7 @@ if codes is None:
         "the sliders work, but there is no map and no data point to start from."
     )
 # A segmented control, not st.tabs: only the chosen view runs either way, but a fragment
-# inside st.tabs made every slider move's rerun ~16 ms slower in the browser.
+# inside st.tabs made every slider move's rerun slower in the browser (docs/design-decisions.md).
 if arrive(ckpt) is not None or st.session_state.get(TAB_KEY) not in TABS:
     st.session_state[TAB_KEY] = TABS[0]  # a point sent here opens on its sliders
 view = st.segmented_control("View", TABS, key=TAB_KEY, required=True, label_visibility="collapsed")

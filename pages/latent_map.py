@@ -3,8 +3,8 @@ latent axes), coloured by label. Hovering a point shows its image; a click anywh
 point or on empty space, decodes that spot.
 
 The map is drawn once per map and never again on a hover or a click: at 100k points,
-re-sending and redrawing it took seconds. It is light (WebGL markers; float32/int32 arrays
-that plotly sends as base64, ~20 bytes a point; no images). The `map_events` component
+re-sending and redrawing it was slow. It is light (WebGL markers; float32/int32 arrays that
+plotly sends as base64; no images; sizes and times in bench/large_map.py and docs/design-decisions.md). The `map_events` component
 (ui.components) listens to the chart's own plotly events, mounted twice, each in a fragment
 of its own: hover asks for the hovered point's image and floats it by the cursor; click
 reports the spot (from the pointer: plotly reports clicks on points only, and late), its
@@ -58,7 +58,7 @@ POINTER_KEY = "latent_map_pointer"  # the in_page_decoder component (role "point
 MAP_HEIGHT = 620
 TSNE_K = 10
 # no double-click reset: plotly took every second click on the map for a double click
-# (even 450 ms apart) and redrew the whole map; the toolbar's reset button stays
+# and redrew the whole map (docs/design-decisions.md); the toolbar's reset button stays
 # and no tips: plotly's "Double-click to zoom back out" after a zoom would name what is off
 MAP_CONFIG = {"displaylogo": False, "doubleClick": False, "showTips": False}
 
@@ -75,8 +75,8 @@ def _remember_hover() -> None:
 
 @st.fragment
 def hover_panel(ckpt: Checkpoint, mu: np.ndarray, data: ImageData | None) -> None:
-    """The hover component in a fragment of its own: a hover reruns only this (~1 ms of
-    work), never the map."""
+    """The hover component in a fragment of its own: a hover reruns only this (one small
+    PNG), never the map."""
     index = st.session_state.pop(HOVERED_KEY, None)
     token = f"{ckpt.path.stem}@{ckpt.path.stat().st_mtime_ns}/{'data' if data is not None else 'decoded'}"
     png = png_bytes(point_image(ckpt, mu, data, index)) if index is not None and 0 <= index < len(mu) else None

@@ -10,6 +10,8 @@ from types import ModuleType
 import pytest
 import torch
 
+pytestmark = pytest.mark.slow  # trains models or starts processes: not in `make test-fast`
+
 REPO = Path(__file__).resolve().parents[1]
 
 

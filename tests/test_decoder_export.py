@@ -5,12 +5,14 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime
+import pytest
 import torch
 
 from vae_core import ModelConfig, build_model
 from vae_core.decoder_export import INPUT, DecoderExports
 
 
+@pytest.mark.slow
 def test_exported_conv_decoder_matches_torch_and_is_kept(tmp_path: Path) -> None:
     torch.manual_seed(0)
     model = build_model(ModelConfig(arch="conv", image_shape=(3, 28, 28), latent_dim=6, hidden_dim=32)).eval()

@@ -14,6 +14,8 @@ import torch
 from vae_core import load_checkpoint
 from vae_core.resume import load_training_state, resume_path
 
+pytestmark = pytest.mark.slow  # trains models or starts processes: not in `make test-fast`
+
 REPO = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
 DIGITS_ARGS = ["--dataset", "digits", "--hidden-dim", "64", "--batch-size", "32"]
@@ -38,7 +40,7 @@ def test_two_gloo_ranks_train_and_save_the_single_process_format(tmp_path: Path)
     reference = load_checkpoint(single)
     assert ckpt.model.state_dict().keys() == reference.model.state_dict().keys()  # no DDP "module." prefix
     assert ckpt.codes is not None and ckpt.codes.mu.shape == reference.codes.mu.shape
-    assert not resume_path(out).exists()
+    assert resume_path(out).exists()  # kept, so `--resume --epochs N` can train the finished run on
 
 
 def test_a_run_killed_mid_epoch_resumes_to_the_same_model(tmp_path: Path) -> None:
@@ -66,3 +68,11 @@ def test_a_run_killed_mid_epoch_resumes_to_the_same_model(tmp_path: Path) -> Non
     assert resumed.metadata.val_loss_history == reference.metadata.val_loss_history
     for key, value in reference.model.state_dict().items():
         assert torch.equal(resumed.model.state_dict()[key], value), key
+
+
+def test_under_torchrun_a_users_error_is_said_once_by_rank_0(tmp_path: Path) -> None:
+    done = subprocess.run(_train_cli("--arch", "nope", "--out", str(tmp_path / "m"), torchrun=2),
+                          cwd=REPO, env=ENV, timeout=300, capture_output=True, text=True)
+    ours = [line for line in (done.stdout + done.stderr).splitlines() if line.startswith("error: ")]
+    assert ours == ["error: argument --arch: invalid choice: 'nope' (choose from 'mlp', 'conv') (see --help)"]
+    assert done.returncode != 0  # (torchrun's own agent then reports the failed ranks)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+import vae_core.jobs as jobs_module
 from vae_core import DataError, ImageData, ModelConfig, TrainConfig, load_checkpoint
 from vae_core.data import load_digits_data
 from vae_core.jobs import (
@@ -103,14 +104,24 @@ def test_a_stop_in_the_first_epoch_keeps_the_weights_trained_so_far(tmp_path: Pa
     assert any(not torch.equal(a, b) for a, b in zip(ckpt.model.state_dict().values(), untrained.state_dict().values()))
 
 
-def test_a_job_stopped_before_its_first_step_has_nothing_to_save(digits: ImageData, tmp_path: Path) -> None:
-    job = TrainingJob(TINY, TrainConfig(epochs=5), digits)
+def test_a_job_stopped_before_its_first_step_has_nothing_to_save(
+    digits: ImageData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    loading = threading.Event()  # the job's data arrives only once the stop is in: no race
+
+    def held_load(*args: object, **kwargs: object) -> ImageData:
+        assert loading.wait(TIMEOUT_S)
+        return digits
+
+    monkeypatch.setattr(jobs_module, "load_dataset", held_load)
+    job = TrainingJob(TINY, TrainConfig(epochs=5))
     job.stop()
+    loading.set()
     _finished(job)
-    if job.progress().fraction == 0.0:  # the stop won the race with the first step
-        with pytest.raises(ValueError, match="no model to save"):
-            job.save("nothing", tmp_path)
-        assert list(tmp_path.iterdir()) == []
+    assert job.state is JobState.STOPPED and job.progress().fraction == 0.0
+    with pytest.raises(ValueError, match="no model to save"):
+        job.save("nothing", tmp_path)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_save_never_overwrites_without_the_flag(digits: ImageData, tmp_path: Path) -> None:

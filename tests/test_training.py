@@ -3,6 +3,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
 import torch
 
 from vae_core import ModelConfig, TrainConfig, load_checkpoint
@@ -18,6 +19,7 @@ def _train(epochs: int, seed: int = 0) -> Trainer:
     return trainer
 
 
+@pytest.mark.slow
 def test_training_on_digits_lowers_the_validation_loss() -> None:
     trainer = _train(epochs=8)
     losses = [m.val_loss for m in trainer.history]
@@ -25,6 +27,7 @@ def test_training_on_digits_lowers_the_validation_loss() -> None:
     assert all(isinstance(m, EpochMetrics) for m in trainer.history)
 
 
+@pytest.mark.slow
 def test_training_is_reproducible_with_a_seed() -> None:
     a, b = _train(2, seed=5), _train(2, seed=5)
     assert [m.val_loss for m in a.history] == [m.val_loss for m in b.history]
@@ -42,6 +45,7 @@ def test_metrics_stream_steps_then_epochs() -> None:
     assert metrics[-1].images_per_s > 0
 
 
+@pytest.mark.slow
 def test_stop_between_steps_keeps_the_best_model(tmp_path: Path) -> None:
     trainer = Trainer(DIGITS, TrainConfig(epochs=50, batch_size=64), load_digits_data())
     stop = threading.Event()
@@ -62,6 +66,7 @@ def test_cli_writes_a_checkpoint(tmp_path: Path) -> None:
     assert load_checkpoint(tmp_path / "cli").metadata.train.epochs == 1
 
 
+@pytest.mark.slow
 def test_a_folder_too_big_to_preload_streams_through_dataloader_workers(tmp_path: Path) -> None:
     import numpy as np
     from PIL import Image

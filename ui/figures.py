@@ -37,7 +37,7 @@ def codes_traces(
     """The data's codes on a map, one trace per label (WebGL from WEBGL_MIN_POINTS points on).
 
     With `hover`, points carry only their index (customdata) and name it on hover; images
-    come from the map's component, so the payload stays small (2 MB at 100k points).
+    come from the map's component, so the payload stays small (bench/large_map.py prints it).
     """
     xy = np.asarray(xy, dtype=np.float32)
     scatter = go.Scattergl if len(xy) >= WEBGL_MIN_POINTS else go.Scatter
@@ -104,8 +104,8 @@ def latent_bars(z: np.ndarray) -> str:
     readable at any number of dimensions, where upright bars overlapped theirs from 16 on.
 
     Plain SVG, not a plotly figure: it is redrawn on every click, and a new plotly figure
-    kept the browser busy for ~50 ms before the decoded image could paint. Text takes the
-    page's own colour (currentColor), so it reads on a light and on a dark theme."""
+    kept the browser busy before the decoded image could paint (docs/design-decisions.md). Text
+    takes the page's own colour (currentColor), so it reads on a light and on a dark theme."""
     z = np.asarray(z, dtype=float).ravel()
     width, row, left, right, top = 400, 15, 44, 48, 16
     limit = max(3.0, float(np.ceil(np.abs(z).max()))) if len(z) else 3.0

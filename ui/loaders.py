@@ -16,8 +16,8 @@ from vae_core.images import to_tensor
 from vae_core.inference import encode_images
 from vae_core.jobs import JobRegistry, data_folder
 from vae_core.map_cache import MapCache
-from vae_core.posterior import Evidence, GridPosterior, evidence, grid_posterior
 from vae_core.novelty import NoveltyThreshold, novelty_threshold
+from vae_core.posterior import Evidence, GridPosterior, evidence, grid_posterior
 from vae_core.projection import Method, Projection, ProjectionJob
 from vae_core.reparam import RunningKL, mc_kl_running
 

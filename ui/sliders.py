@@ -8,7 +8,8 @@ a slider moves. On the server path (the user's switch, or a browser that cannot 
 slider panel is an `st.fragment`: a slider move reruns only the panel (decode one point, one
 small PNG, and the map's marker position). Either way the small map beside it is drawn once,
 outside the panel, and its marker is drawn over it in the browser, because a changed figure
-is rebuilt there from scratch (100+ ms per move).
+is rebuilt there from scratch, which is slower than the whole rest of a move
+(docs/design-decisions.md).
 """
 from __future__ import annotations
 

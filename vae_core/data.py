@@ -6,8 +6,10 @@ small image sets fit in memory many times over, and indexing one tensor is far f
 from __future__ import annotations
 
 import gzip
+import logging
 import os
 import struct
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +30,8 @@ FASHION_NAMES = (
 )
 IDX_SPLITS = ("train", "t10k")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+SKIPPED_SHOWN = 5  # names of skipped images listed in the warning
+log = logging.getLogger(__name__)
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
@@ -216,25 +220,51 @@ def _holds_colour(img: Image.Image) -> bool:
     return img.mode not in ("1", "L", "LA", "La", "I", "F") and not img.mode.startswith("I;16")
 
 
-def list_image_folder(folder: str | Path, size: int = 28) -> ImageFiles:
-    """Every readable image in `folder` (headers checked, pixels not decoded); sub-folder
-    names become labels."""
+def _inspect(path: Path) -> tuple[str | None, bool]:
+    """(why the image at `path` cannot be trained on, or None; whether its mode holds colour).
+
+    It cannot when its pixel data is unreadable or broken, or when it has more pixels than
+    Pillow's MAX_IMAGE_PIXELS (a decompression bomb would fill the memory when decoded).
+    The pixels are decoded once here, so a broken file is found now and not mid-training.
+    """
     from PIL import Image
 
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                colour = _holds_colour(img)
+                img.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return "too large", False
+    except (OSError, SyntaxError, ValueError, EOFError):  # what Pillow raises for damaged files
+        return "unreadable", False
+    return None, colour
+
+
+def list_image_folder(folder: str | Path, size: int = 28) -> ImageFiles:
+    """Every readable image in `folder`; sub-folder names become labels.
+
+    Broken and oversized files are skipped, and a warning on the `vae_core.data` logger
+    says how many, with the first few names; the rest train.
+    """
     folder = Path(folder)
     candidates = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
     if not candidates:
         raise DataError(f"no images found in {folder}")
     class_names = tuple(sorted({p.parent.name for p in candidates if p.parent != folder}))
-    paths, labels, colour = [], [], False
+    paths, labels, skipped, colour = [], [], [], False
     for p in candidates:
-        try:
-            with Image.open(p) as img:
-                colour = colour or _holds_colour(img)
-        except OSError:
-            continue  # unreadable file in a user's folder: skip it, keep the rest
+        reason, holds_colour = _inspect(p)
+        if reason is not None:
+            skipped.append(f"{p.relative_to(folder)} ({reason})")
+            continue
+        colour = colour or holds_colour
         paths.append(p)
         labels.append(class_names.index(p.parent.name) if p.parent != folder else -1)
+    if skipped:
+        shown = ", ".join(skipped[:SKIPPED_SHOWN]) + (", …" if len(skipped) > SKIPPED_SHOWN else "")
+        log.warning("skipped %d of %d images in %s: %s", len(skipped), len(candidates), folder, shown)
     if not paths:
         raise DataError(f"none of the images in {folder} could be read")
     return ImageFiles(
