@@ -307,5 +307,5 @@ def test_a_colour_job_shows_colour_reconstructions_and_saves_its_mig(tmp_path: P
     pairs = job.latest_reconstructions(4)
     assert pairs.shape == (2, 4, 32, 32, 3) and 0.0 <= pairs.min() and pairs.max() <= 1.0
     ckpt = load_checkpoint(job.save("shapes-tiny", tmp_path))
-    found = ckpt.metadata["disentanglement"]
-    assert found["factor_names"] == list(shapes.factor_names) and 0.0 <= found["mig"] <= 1.0
+    found = ckpt.metadata.disentanglement
+    assert found is not None and found.factor_names == tuple(shapes.factor_names) and 0.0 <= found.mig <= 1.0
