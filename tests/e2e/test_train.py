@@ -8,10 +8,10 @@ from .conftest import MAIN, PICKER, go_to, no_exception, open_app, screenshot, w
 
 pytestmark = pytest.mark.e2e
 
-# The last epoch on the train curve of the "Total loss" chart (-1 while none is drawn).
+# The last epoch on the train curve of the loss chart ("Loss = reconstruction + ..."; -1 while none is drawn).
 CURVE_END = """() => {
     const gd = Array.from(document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot'))
-        .find(g => g._fullLayout && String(g._fullLayout.title && g._fullLayout.title.text).includes('Total loss'));
+        .find(g => g._fullLayout && String(g._fullLayout.title && g._fullLayout.title.text).includes('Loss = '));
     const x = gd && gd._fullData.length ? gd._fullData[0].x : [];
     return x.length ? x[x.length - 1] : -1;
 }"""
