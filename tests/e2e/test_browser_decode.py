@@ -5,6 +5,7 @@ decode in the browser as the pointer or a slider moves, or on the server when th
 cannot."""
 from __future__ import annotations
 
+import base64
 import time
 from pathlib import Path
 
@@ -27,10 +28,14 @@ N_Z = 300
 TOLERANCE = 1e-4  # per pixel, images in [0, 1]
 
 # Decodes the z (n, d) given flat with the page's decoder; returns the largest |page - torch|.
-DECODE_JS = """async ([decoder, z, n, ref]) => {
+# torch's images come as base64 float32 bytes: a JSON list of millions of numbers (300 colour
+# 64x64 images) took Playwright minutes to pass.
+DECODE_JS = """async ([decoder, z, n, ref64]) => {
     const mod = await import(new URL(decoder.module, document.baseURI).href);
     const dec = await mod.loadDecoder(decoder.model, decoder.latent_dim, decoder.shape);
     const out = await dec.decode(Float32Array.from(z), n);
+    const bytes = Uint8Array.from(atob(ref64), c => c.charCodeAt(0));
+    const ref = new Float32Array(bytes.buffer);
     if (out.length !== ref.length) return `got ${out.length} pixels, expected ${ref.length}`;
     let err = 0;
     for (let i = 0; i < out.length; i++) err = Math.max(err, Math.abs(out[i] - ref[i]));
@@ -64,7 +69,8 @@ def test_page_decode_matches_torch(page: Page, app_url: str, tmp_path: Path) -> 
         z = (rng.standard_normal((N_Z, ckpt.config.latent_dim)) * 1.5).astype(np.float32)
         with torch.inference_mode():
             ref = ckpt.model.decode(torch.from_numpy(z)).numpy()
-        err = page.evaluate(DECODE_JS, [decoder.data(), z.ravel().tolist(), N_Z, ref.ravel().tolist()])
+        ref64 = base64.b64encode(np.ascontiguousarray(ref, dtype="<f4").tobytes()).decode("ascii")
+        err = page.evaluate(DECODE_JS, [decoder.data(), z.ravel().tolist(), N_Z, ref64])
         assert isinstance(err, float | int), f"{path.stem}: {err}"
         assert err <= TOLERANCE, f"{path.stem}: the page's decode is {err:.2e} from torch's"
 
