@@ -85,7 +85,7 @@ INVERSE_JS = """async ([module, spec, xy]) => {
 @pytest.mark.parametrize("method", ["pca", "raw", "tsne"])
 def test_page_map_inverse_matches_the_server(page: Page, app_url: str, method: str) -> None:
     """A map position goes back to the same z in the page as in vae_core.projection."""
-    codes = load_checkpoint(SHIPPED_DIR / "digits-mlp-8d").codes.mu.numpy().astype(np.float64)[:400]
+    codes = load_checkpoint(SHIPPED_DIR / "digits-mlp-8d").codes.mu.astype(np.float64)[:400]
     projection = fit_projection(codes, method, dims=(2, 5))
     x0, x1, y0, y1 = map_bounds(projection.embedding)
     rng = np.random.default_rng(1)
