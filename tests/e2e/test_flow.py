@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Page
 
 from .conftest import (
     MAIN, PICKER, digit_png, go_to, no_exception, open_app, screenshot, select_model, start_server, stop_server,
-    wait_idle, wait_image_change,
+    set_in_browser, wait_idle, wait_image_change,
 )
 
 pytestmark = pytest.mark.e2e
@@ -61,6 +61,7 @@ def click_map(page: Page, area: str, fx: float, fy: float) -> tuple[float, float
 def test_a_map_click_sent_to_explore_sets_its_sliders_and_the_url_keeps_them(page: Page, app_url: str) -> None:
     open_app(page, app_url)
     go_to(page, "Latent map")  # the default model, mnist-conv-2d: its map is the latent space itself
+    set_in_browser(page, False)  # these flows go through the server (the in-page decoder has its own tests)
     page.locator(MAP_AREA).wait_for()
     assert query(page).get("map") == "raw" and query(page).get("model") == "mnist-conv-2d"
 
@@ -98,6 +99,7 @@ def test_a_map_click_sent_to_explore_sets_its_sliders_and_the_url_keeps_them(pag
 def test_explores_small_map_and_gallery_move_the_sliders(page: Page, app_url: str) -> None:
     open_app(page, app_url)
     go_to(page, "Explore")
+    set_in_browser(page, False)
     page.locator(SMALL_MAP_AREA).wait_for(timeout=60_000)
     before = wait_image_change(page, None, "decode(z)")
     x, y = click_map(page, SMALL_MAP_AREA, 0.7, 0.3)
