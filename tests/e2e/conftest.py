@@ -162,12 +162,16 @@ def go_to(page: Page, title: str, timeout_ms: int = 60_000) -> None:
     wait_idle(page, timeout_ms)
 
 
+def server_path_only(page: Page) -> None:
+    """Keep onnxruntime-web from this page, so it decodes on the server, as a browser that
+    cannot run the decoder does (for flows whose subject is the server's hand-offs)."""
+    page.route("**/ort-wasm-simd-threaded.wasm*", lambda route: route.abort())
+    page.route("**/vendor/onnxruntime-web/**", lambda route: route.abort())
+
+
 def set_in_browser(page: Page, on: bool) -> None:
     """Flip the page's "Decode in this browser" switch (one per session) to `on`."""
     switch = page.locator(f'{MAIN} [data-testid="stCheckbox"]', has_text="Decode in this browser")
-    if switch.count() == 0:  # no onnxruntime-web here: the page decodes on the server anyway
-        assert not on, "this page offers no in-browser decoding"
-        return
     if switch.locator("input").is_checked() != on:
         switch.locator("label").click()
         wait_idle(page)

@@ -20,7 +20,7 @@ from vae_core import Checkpoint, ModelConfig, TrainConfig, load_checkpoint, load
 from vae_core.projection import fit_projection, map_bounds
 from vae_core.training import Trainer
 
-from .conftest import MAIN, go_to, no_exception, open_app, screenshot, select_model, wait_idle
+from .conftest import MAIN, go_to, no_exception, open_app, screenshot, select_model, server_path_only, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -155,8 +155,7 @@ def test_latent_map_decodes_under_the_pointer(page: Page, app_url: str) -> None:
 
 
 def test_a_browser_that_cannot_run_the_decoder_gets_the_server_path(page: Page, app_url: str) -> None:
-    page.route("**/ort-wasm-simd-threaded.wasm*", lambda route: route.abort())
-    page.route("**/vendor/onnxruntime-web/**", lambda route: route.abort())
+    server_path_only(page)
     open_app(page, app_url)
     go_to(page, "Explore")
     page.locator(MAIN).get_by_text("Decoded on the server: this browser cannot run the decoder").first.wait_for()

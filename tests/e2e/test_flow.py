@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Page
 
 from .conftest import (
     MAIN, PICKER, digit_png, go_to, no_exception, open_app, screenshot, select_model, start_server, stop_server,
-    set_in_browser, wait_idle, wait_image_change,
+    server_path_only, wait_idle, wait_image_change,
 )
 
 pytestmark = pytest.mark.e2e
@@ -59,9 +59,9 @@ def click_map(page: Page, area: str, fx: float, fy: float) -> tuple[float, float
 
 
 def test_a_map_click_sent_to_explore_sets_its_sliders_and_the_url_keeps_them(page: Page, app_url: str) -> None:
+    server_path_only(page)  # these flows check the server's hand-offs; the in-page decoder has its own tests
     open_app(page, app_url)
     go_to(page, "Latent map")  # the default model, mnist-conv-2d: its map is the latent space itself
-    set_in_browser(page, False)  # these flows go through the server (the in-page decoder has its own tests)
     page.locator(MAP_AREA).wait_for()
     assert query(page).get("map") == "raw" and query(page).get("model") == "mnist-conv-2d"
 
@@ -97,9 +97,9 @@ def test_a_map_click_sent_to_explore_sets_its_sliders_and_the_url_keeps_them(pag
 
 
 def test_explores_small_map_and_gallery_move_the_sliders(page: Page, app_url: str) -> None:
+    server_path_only(page)  # these flows check the server's hand-offs; the in-page decoder has its own tests
     open_app(page, app_url)
     go_to(page, "Explore")
-    set_in_browser(page, False)
     page.locator(SMALL_MAP_AREA).wait_for(timeout=60_000)
     before = wait_image_change(page, None, "decode(z)")
     x, y = click_map(page, SMALL_MAP_AREA, 0.7, 0.3)
@@ -122,6 +122,7 @@ def test_explores_small_map_and_gallery_move_the_sliders(page: Page, app_url: st
 
 
 def test_an_upload_sent_to_reparameterization_opens_on_it(page: Page, app_url: str) -> None:
+    server_path_only(page)  # these flows check the server's hand-offs; the in-page decoder has its own tests
     open_app(page, app_url)
     go_to(page, "Encode")
     page.locator(f'{MAIN} [data-testid="stFileUploader"] input[type="file"]').set_input_files(
@@ -144,6 +145,7 @@ def test_a_link_opens_its_view_as_the_first_request_to_a_fresh_server(browser: B
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
         page.set_default_timeout(60_000)
+        server_path_only(page)  # the server's sliders hold the linked point
         page.goto(f"{url}/explore?model=digits-mlp-2d&z=1.5,-0.5")
         page.locator(f"{MAIN} h1", has_text="Explore").wait_for()
         wait_idle(page)
