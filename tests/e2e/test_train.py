@@ -48,7 +48,7 @@ def test_live_curves_stop_and_save(page: Page, app_url: str) -> None:
     name_input.press("Enter")
     wait_idle(page)
     page.get_by_role("button", name="Save", exact=True).click()
-    page.get_by_text("Saved as e2e-digits").wait_for()
+    page.get_by_text("Saved as e2e-digits").first.wait_for()
     assert "e2e-digits" in page.locator(f"{PICKER} input").input_value()  # picked in the sidebar now
     page.locator(PICKER).click()
     assert page.locator('[role="option"]', has_text="e2e-digits").count() == 1  # and listed
