@@ -118,18 +118,6 @@ class Disentanglement:
             raise ValueError("the disentanglement figures do not fit together")
         return cls(names, mi, entropies, gaps(mi, entropies), mig, mig_se, n_images)
 
-    @classmethod
-    def from_metadata(cls, metadata: dict[str, Any]) -> "Disentanglement | None":
-        """A checkpoint sidecar's figures, None when it has none (a model of a set without known
-        factors) or they are unusable (a hand-edited sidecar is not worth an error page)."""
-        found = metadata.get("disentanglement")
-        if not isinstance(found, dict):
-            return None
-        try:
-            return cls.from_dict(found)
-        except ValueError:
-            return None
-
     def dim_label(self, dim: int) -> str:
         """What a traversal row of dimension `dim` shows, e.g. "x (0.81 of its entropy)"."""
         factor = self.dim_factors()[dim]
