@@ -31,6 +31,7 @@ from ui.figures import codes_map_figure, latent_bars
 from ui.images import crisp
 from ui.loaders import class_names, model_codes, model_dataset, model_projection
 from ui.map_tools import find_panel, holes_panel, neighbours_gallery
+from ui.replay import training_replay
 from ui.state import EXPLORE, REPARAMETERIZATION, model_or_notice, send_to
 from ui.style import stacking
 from ui.url_state import MAP, SPOT, first_visit, format_vector, parse_vector, show_in_url
@@ -259,3 +260,4 @@ with st.expander("Find codes by label and index"):
     find_panel(ckpt, mu, labels, names, partial(point_image, ckpt, mu, data))
 with st.expander("Holes: where the prior N(0, I) has mass but the codes do not"):
     holes_panel(ckpt, projection, mu, log_var, labels, names)
+training_replay(ckpt, names)
