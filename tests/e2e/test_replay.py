@@ -29,16 +29,17 @@ def test_play_moves_the_same_points_through_the_epochs(page: Page, app_url: str,
     open_app(page, app_url)
     select_model(page, "replay-e2e")
     go_to(page, "Latent map")
-    page.locator(f'{MAIN} [data-testid="stCheckbox"]', has_text="Watch it learn").locator("label").click()
+    wait_idle(page)
+    page.locator(MAIN).get_by_text("Watch it learn: replay").click()
     page.locator(CHART).wait_for(timeout=60_000)
     wait_idle(page)
     epoch, before = page.evaluate(STATE_JS, CHART)
     assert epoch == 0
     page.evaluate(RECORD_JS, CHART)
     page.locator(f"{CHART} .updatemenu-button", has_text="Play").click()
-    page.wait_for_function("() => window.__frames.length >= 4", timeout=20_000)  # epochs 1-4 after 0
+    page.wait_for_function("() => window.__frames.length >= 5", timeout=20_000)  # from the current, epoch 0, to 4
     page.wait_for_function("(sel) => document.querySelector(sel)._fullLayout.sliders[0].active === 4", arg=CHART)
     epoch, after = page.evaluate(STATE_JS, CHART)
-    assert page.evaluate("() => window.__frames") == ["1", "2", "3", "4"]
+    assert page.evaluate("() => window.__frames") == ["0", "1", "2", "3", "4"]
     assert after != before and len(after) == len(before)  # the same points, elsewhere
     assert no_exception(page)
