@@ -17,6 +17,11 @@ the map. It is mounted with `data` = {"role", "chart": CSS selector of the map's
 on every pointer or slider move (data and roles: see the JS and ui.browser_decoder). Its state:
 "path" = "browser" once the page's decoder runs, or "server: <why>" (`decode_path`), and
 for role "sliders" "z" = the settled point, debounced (`settled_z`).
+
+`draw_pad` (ui/js/draw_pad.js) is a pad to draw on. data = {"side" (px), "strokes" (the
+drawing a new pad shows), "throttle_ms"}; its state "strokes" is the whole drawing, a list
+of strokes, each a flat list x0, y0, x1, y1, ... in [0, 1], sent while drawing (throttled)
+and after Undo or Clear; `drawn_strokes` reads it.
 """
 from __future__ import annotations
 
@@ -25,7 +30,10 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import streamlit as st
+
+from vae_core.drawing import MAX_POINTS
 
 map_events = st.components.v2.component(
     "vae_explorer.map_events", js=(Path(__file__).parent / "js" / "map_events.js").read_text(encoding="utf-8"),
@@ -34,6 +42,12 @@ map_events = st.components.v2.component(
 
 in_page_decoder = st.components.v2.component(
     "vae_explorer.in_page_decoder", js=(Path(__file__).parent / "js" / "in_page_decoder.js").read_text(encoding="utf-8"),
+)
+
+
+draw_pad = st.components.v2.component(
+    "vae_explorer.draw_pad", js=(Path(__file__).parent / "js" / "draw_pad.js").read_text(encoding="utf-8"),
+    css=(Path(__file__).parent / "js" / "draw_pad.css").read_text(encoding="utf-8"),
 )
 
 
@@ -100,3 +114,22 @@ def settled_z(state: Any, latent_dim: int) -> list[float] | None:
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value):
         return None
     return [float(v) for v in value]
+
+
+def drawn_strokes(state: Any) -> list[np.ndarray] | None:
+    """The pad's drawing: strokes (K, 2) in [0, 1], [] for an empty pad; None when the state is
+    not a drawing (missing, not numbers, odd lengths, out of range, over MAX_POINTS points)."""
+    value = _get(state, "strokes")
+    if not isinstance(value, list) or sum(len(v) // 2 if isinstance(v, list) else 0 for v in value) > MAX_POINTS:
+        return None
+    strokes = []
+    for stroke in value:
+        if not isinstance(stroke, list) or not stroke or len(stroke) % 2:
+            return None
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in stroke):
+            return None
+        points = np.array(stroke, dtype=np.float64).reshape(-1, 2)
+        if not (np.isfinite(points).all() and (points >= 0).all() and (points <= 1).all()):
+            return None
+        strokes.append(points)
+    return strokes

@@ -26,18 +26,19 @@ import threading
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from .inference import decode_latents
 from .models import VAE
 from .placement import MapPlacer, umap_place
 
 if TYPE_CHECKING:
+    from scipy.spatial import cKDTree
+
     from .map_cache import MapCache
 
 logger = logging.getLogger(__name__)
@@ -116,6 +117,8 @@ class NeighbourMap(Projection):
     @cached_property
     def tree(self) -> cKDTree:
         """Over `embedding`."""
+        from scipy.spatial import cKDTree  # not at the top: seconds of import on every server start
+
         return cKDTree(self.embedding)
 
     @property
