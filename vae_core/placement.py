@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from scipy.signal import fftconvolve
 
 PERPLEXITY = 5.0  # openTSNE transform's defaults: local affinities for a new point
 N_ITER = 100  # openTSNE runs 250; the neighbour start leaves little to do (error in the bench)
@@ -81,6 +80,8 @@ def repulsion_field(embedding: np.ndarray, grid: int = GRID, pad: float = 0.25) 
     offsets = np.arange(-(grid - 1), grid)
     dx, dy = np.meshgrid(offsets * step[0], offsets * step[1], indexing="ij")
     q = 1.0 / (1.0 + dx**2 + dy**2)
+    from scipy.signal import fftconvolve  # not at the top: seconds of import on every server start
+
     values = np.stack([fftconvolve(density, kernel, mode="same") for kernel in (q, dx * q**2, dy * q**2)])
     return RepulsionField(origin, step, values)
 

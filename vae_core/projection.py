@@ -26,13 +26,14 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from .inference import decode_latents
 from .models import VAE
 from .placement import MapPlacer
 
 if TYPE_CHECKING:
+    from scipy.spatial import cKDTree
+
     from .map_cache import MapCache
 
 logger = logging.getLogger(__name__)
@@ -217,6 +218,8 @@ def _fit_tsne(
 
 def tsne_projection(embedding: np.ndarray, codes: np.ndarray, k: int, perplexity: float, seed: int) -> TSNEProjection:
     """A t-SNE map from its layout (N, 2), centred on its bounding box, and its codes (N, D)."""
+    from scipy.spatial import cKDTree  # not at the top: seconds of import on every server start
+
     return TSNEProjection("tsne", embedding, codes, k, float(perplexity), int(seed), cKDTree(embedding))
 
 
