@@ -162,3 +162,60 @@ def test_a_browser_that_cannot_run_the_decoder_gets_the_server_path(page: Page, 
     page.locator(f'{MAIN} [data-testid="stSlider"]').first.wait_for()  # the server's sliders
     page.locator(f'{MAIN} [data-testid="stImage"]', has_text="decode(z)").wait_for()
     assert no_exception(page)
+
+
+# Every image the in-page decoder paints, as the canvas's PNG (its paint event bubbles out of
+# the component's shadow root), and the resources fetched meanwhile (a server image would be one).
+RECORD_PAINTS_JS = """() => {
+    window.__paints = [];
+    window.__resources = performance.getEntriesByType('resource').length;
+    document.addEventListener('vae-painted', e => window.__paints.push(e.composedPath()[0].toDataURL()), true);
+}"""
+PAINTS_JS = "() => [new Set(window.__paints).size, performance.getEntriesByType('resource').length - window.__resources]"
+
+
+def play_and_count(page: Page, scope: str) -> None:
+    """Press the visible animation's Play under `scope`; the page paints a new decoded sample as
+    the frames go by, and fetches nothing."""
+    page.locator(f"{scope} {STATUS}:visible", has_text="Decoded in this browser").first.wait_for()
+    page.evaluate(RECORD_PAINTS_JS)
+    page.locator(f"{scope} .js-plotly-plot:visible .updatemenu-button", has_text="Play").first.click()
+    page.wait_for_timeout(3000)  # 30 frames of 60 ms
+    distinct, fetched = page.evaluate(PAINTS_JS)
+    assert distinct >= 5, f"{distinct} different decoded images while the animation played"
+    assert fetched == 0
+
+
+@needs_ort
+def test_reparameterization_animations_show_the_decoded_sample_of_every_frame(page: Page, app_url: str) -> None:
+    open_app(page, app_url)
+    go_to(page, "Reparameterization")
+    play_and_count(page, MAIN)  # the 1-D animation
+    page.get_by_role("tab", name="2-D cloud").click()
+    wait_idle(page)
+    play_and_count(page, MAIN)
+    assert no_exception(page)
+
+
+def scrub(page: Page) -> None:
+    """Move the visible scrubber across its stops; each stop paints its own decoded image."""
+    page.locator(f"{MAIN} {STATUS}:visible", has_text="Decoded in this browser").first.wait_for()
+    page.evaluate(RECORD_PAINTS_JS)
+    scrubber = page.locator(f"{MAIN} [data-testid='vaeScrubber']:visible").first
+    stops = int(scrubber.get_attribute("max"))
+    for stop in range(stops // 10, stops + 1, stops // 10):
+        scrubber.fill(str(stop))
+    distinct, fetched = page.evaluate(PAINTS_JS)
+    assert distinct >= 5, f"{distinct} different decoded images along the scrubber"
+    assert fetched == 0
+
+
+@needs_ort
+def test_explore_scrubbers_decode_in_the_page(page: Page, app_url: str) -> None:
+    open_app(page, app_url)
+    go_to(page, "Explore")
+    for view in ("Traversal", "Interpolation"):
+        page.locator(f"{MAIN} [data-testid='stButtonGroup']").get_by_text(view, exact=True).click()
+        wait_idle(page)
+        scrub(page)
+    assert no_exception(page)
