@@ -77,3 +77,36 @@ def test_click_empty_space_then_a_point_decodes_each_time(page: Page, app_url: s
     page.wait_for_timeout(500)
     wait_idle(page)
     assert image_srcs(page, "decoded at") == [on_point]
+
+
+def test_a_box_dragged_on_the_map_shows_the_codes_inside(page: Page, app_url: str) -> None:
+    open_app(page, app_url)
+    go_to(page, "Latent map")
+    page.locator(f"{MAIN} [data-testid='stButtonGroup'] button", has_text="Box select").click()
+    page.wait_for_function("""() => { const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+        return gd && gd._fullLayout && gd._fullLayout.dragmode === 'select'; }""", timeout=60_000)
+    wait_idle(page)
+    plot_area = page.locator(f"{MAIN} .js-plotly-plot .nsewdrag").first
+    box = plot_area.bounding_box()
+    start, end = (box["x"] + 0.3 * box["width"], box["y"] + 0.3 * box["height"]), \
+        (box["x"] + 0.7 * box["width"], box["y"] + 0.7 * box["height"])
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(*end, steps=8)
+    page.mouse.up()
+    mean = wait_image_change(page, None, "decoded mean")
+    wait_idle(page)
+    inside = page.evaluate("""() => {  // the codes plotly itself highlights as selected
+        const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+        return gd._fullData.reduce((n, t) => n + (t.customdata && t.selectedpoints ? t.selectedpoints.length : 0), 0); }""")
+    caption = page.locator(f"{MAIN} [data-testid='stCaptionContainer']", has_text="codes selected").first.inner_text()
+    assert inside > 0 and caption.startswith(f"{inside:,} codes selected"), (inside, caption)  # as the browser shows them
+    assert len(image_srcs(page, "#")) == min(inside, 24) and mean
+    assert no_exception(page)
+    for width in (1400, 800, 390):
+        page.set_viewport_size({"width": width, "height": 1000})
+        wait_idle(page)
+        screenshot(page, f"latent_map-select-{width}")
+    page.get_by_role("button", name="Clear selection").click()
+    page.get_by_text("Choose Box select or Lasso select").wait_for()
+    assert image_srcs(page, "decoded mean") == [] and no_exception(page)
