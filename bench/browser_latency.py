@@ -74,18 +74,19 @@ PAGES = ("Train", "Latent map", "Explore", "Reparameterization", "Encode")
 # (load event, then the next animation frame), the last pointerup, and the times of the
 # websocket frames, so a wait can be split into browser / server / browser.
 INIT_JS = """(() => {
-    const QUIET = 1500;
+    const QUIET = 3000, SILENT = 20000;
     const lat = window.__lat = {up: null, shown: {}, sent: [], recv: [], waiters: []};
     // a promise of the next new image whose st.image caption holds `caption` (src != old)
-    // ... or null once the server has answered (no message for QUIET ms) and that image is still `old`:
-    // a gesture can give the very same picture (a weak dimension, a code clicked twice), same src
+    // ... or null once the server has answered (no message for QUIET ms; or none at all for
+    // SILENT ms: nothing changed, so no rerun) and that image is still `old`: a gesture can give
+    // the very same picture (a weak dimension, a code clicked twice), whose src is the same
     lat.expect = (caption, old) => new Promise(resolve => {
         const w = {caption, old, resolve}, since = performance.now();
         lat.waiters.push(w);
         const poll = setInterval(() => {
             if (!lat.waiters.includes(w)) return clearInterval(poll);
-            const last = lat.recv.filter(t => t > since).pop();
-            if (last === undefined || performance.now() - last < QUIET) return;
+            const last = lat.recv.filter(t => t > since).pop(), now = performance.now();
+            if (last === undefined ? now - since < SILENT : now - last < QUIET) return;
             const box = Array.from(document.querySelectorAll('[data-testid="stMain"] [data-testid="stImage"]'))
                 .find(el => el.textContent.includes(caption)), img = box && box.querySelector('img');
             if ((img ? img.src : null) !== old) return;  // a new image on its way: wait for it
@@ -185,7 +186,7 @@ class Samples:
 
 
 WAIT_JS = """() => Promise.race([window.__lat.pending, new Promise((_, reject) =>
-    setTimeout(() => reject(new Error('no new image within 30 s')), 30000))])"""
+    setTimeout(() => reject(new Error('no new image within 60 s')), 60000))])"""
 
 
 def timed_change(page: Page, act: Callable[[], None], old: str | None, caption: str, samples: Samples | None) -> str:
