@@ -12,6 +12,9 @@ the map. It is mounted with `data` = {"role", "chart": CSS selector of the map's
   trigger "click" = {"x", "y", "rx", "ry"}: the pressed spot and a hit radius, in map units;
   `click_report` reads it. The spot is marked with an x at once; "marker" may move it.
 - role "marker": data also has "marker" ([x, y]): an x at that spot; clicks are ignored.
+- role "select": the browser sends trigger "select" = {"box": [x0, x1, y0, y1]} or
+  {"lasso": [x0, y0, x1, y1, ...]} (map units) when a box or lasso is drawn on the map;
+  `selection_report` reads it.
 
 `in_page_decoder` (ui/js/in_page_decoder.js) decodes z in the page and paints it to a canvas
 on every pointer or slider move (data and roles: see the JS and ui.browser_decoder). Its state:
@@ -61,6 +64,11 @@ def marker_data(chart_key: str, xy: tuple[float, float] | None, role: str = "mar
     return {"role": role, "chart": chart_selector(chart_key), "marker": None if xy is None else [float(v) for v in xy]}
 
 
+def select_data(chart_key: str) -> dict[str, Any]:
+    """data for role "select": report the boxes and lassos drawn on this chart."""
+    return {"role": "select", "chart": chart_selector(chart_key)}
+
+
 def hover_data(chart_key: str, token: str, size: int, index: int | None = None, png: bytes | None = None) -> dict:
     """data for role "hover": point `index`'s image as a PNG (the browser enlarges it, pixelated)."""
     src = None if png is None or index is None else "data:image/png;base64," + base64.b64encode(png).decode()
@@ -89,6 +97,28 @@ def click_report(state: Any) -> tuple[float, float, float, float] | None:
     if not all(math.isfinite(v) for v in (x, y, rx, ry)) or rx <= 0 or ry <= 0:
         return None
     return x, y, rx, ry
+
+
+MAX_LASSO = 10_000  # points of a lasso's outline; plotly keeps one per pointer move
+
+
+def selection_report(state: Any) -> tuple[str, np.ndarray] | None:
+    """("box", [x0, x1, y0, y1]) or ("lasso", outline (K, 2)) of the "select" trigger; None
+    when it is neither (missing, not finite numbers, a lasso of under 3 or over MAX_LASSO points)."""
+    report = _get(state, "select")
+    if not isinstance(report, dict) or len(report) != 1:
+        return None
+    (kind, values), = report.items()
+    if kind not in ("box", "lasso") or not isinstance(values, list):
+        return None
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        return None
+    numbers = np.array(values, dtype=np.float64)
+    if not np.isfinite(numbers).all():
+        return None
+    if kind == "box":
+        return (kind, numbers) if len(numbers) == 4 else None
+    return (kind, numbers.reshape(-1, 2)) if len(numbers) % 2 == 0 and 3 <= len(numbers) // 2 <= MAX_LASSO else None
 
 
 def _get(state: Any, name: str) -> Any:

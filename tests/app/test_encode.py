@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import base64
 import io
 import json
 import tomllib
@@ -13,7 +12,7 @@ import pytest
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
-from .helpers import open_app_page
+from .helpers import open_app_page, plotly_values
 
 from ui.state import HANDOFF_KEY
 from vae_core import DataError, load_checkpoint
@@ -57,14 +56,7 @@ def captions(at: AppTest) -> list[str]:
 def map_traces(at: AppTest) -> dict[str, np.ndarray]:
     """The latent map's traces (the last chart on the page): name -> points (n, 2)."""
     spec = json.loads(at.get("plotly_chart")[-1].proto.spec)
-    return {trace["name"]: np.column_stack([_values(trace["x"]), _values(trace["y"])]) for trace in spec["data"] if "name" in trace}
-
-
-def _values(field: list | dict) -> np.ndarray:
-    """Plotly sends NumPy arrays as base64 typed arrays ({"dtype", "bdata"}), lists as lists."""
-    if isinstance(field, dict):
-        return np.frombuffer(base64.b64decode(field["bdata"]), dtype=field["dtype"])
-    return np.asarray(field, dtype=np.float64)
+    return {trace["name"]: np.column_stack([plotly_values(trace["x"]), plotly_values(trace["y"])]) for trace in spec["data"] if "name" in trace}
 
 
 def test_renders_without_an_upload() -> None:
@@ -240,3 +232,11 @@ def test_a_cleared_pad_asks_for_a_drawing_again() -> None:
     assert "input, 28×28" in captions(at) and "q(z|x), 2σ" in map_traces(at)  # the PCA plane: still an ellipse
     at = draw(at, [])
     assert any("Draw a digit" in info.value for info in at.info) and not at.metric
+
+
+def test_a_colour_model_takes_the_drawing_as_a_picture() -> None:
+    at = open_page("shapes-conv-10d-beta1")
+    at.segmented_control(key="encode_source").set_value("draw").run()
+    assert any("sees colour pictures, not digits" in c.value for c in at.caption)
+    at = draw(at, [np.array([[0.3, 0.3], [0.7, 0.7]])])
+    assert "input, 64×64" in captions(at) and at.metric
