@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from .map_cache import MapCache
-from .projection import Method, Projection, TSNEProjection, fit_projection
+from .projection import NEIGHBOUR_MAPS, Method, Projection, TSNEProjection, fit_projection
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class ProjectionJob:
         cache: MapCache | None,
     ) -> None:
         try:
-            slot = self._turn() if method == "tsne" else contextlib.nullcontext()
+            slot = self._turn() if method in NEIGHBOUR_MAPS else contextlib.nullcontext()
             if cache is None:
                 with slot:
                     self.projection = fit_projection(codes, method, dims, perplexity, seed, progress=self._report)
