@@ -32,12 +32,13 @@ from ui.images import crisp
 from ui.loaders import class_names, model_codes, model_dataset, model_projection
 from ui.map_hover import hover_panel, point_image
 from ui.map_tools import drag_mode, find_panel, holes_panel, neighbours_gallery, selection_panel
+from ui.replay import training_replay
 from ui.state import EXPLORE, REPARAMETERIZATION, model_or_notice, send_to
 from ui.style import stacking
 from ui.url_state import MAP, SPOT, first_visit, format_vector, parse_vector, show_in_url
 from vae_core import Checkpoint, DataError, ImageData
 from vae_core.encoding import label_name
-from vae_core.projection import Click, LinearProjection, Projection, click_at, decode_at
+from vae_core.projection import NEIGHBOUR_MAPS, Click, LinearProjection, Projection, click_at, decode_at
 
 CHART_KEY = "latent_map_chart"
 CLICK_KEY = "latent_map_click"  # Click: the spot decoded beside the map
@@ -48,7 +49,7 @@ METHODS_KEY = "latent_map_methods"  # dict: model path -> the method chosen for 
 METHOD_MODEL_KEY = "latent_map_method_model"  # the model METHOD_KEY was set for
 LINKED_SPOT_KEY = "latent_map_linked_spot"  # str "x,y": the spot a link names, decoded on the first map
 LINKED_HIT = 1e-9  # a linked spot is decoded where it is, not snapped to a code
-METHOD_LABELS = {"pca": "PCA", "tsne": "t-SNE", "raw": "Latent axes"}
+METHOD_LABELS = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP", "raw": "Latent axes"}
 IMAGE_PX = 168
 POINTER_PX = 112  # the image under the pointer
 POINTER_KEY = "latent_map_pointer"  # the in_page_decoder component (role "pointer")
@@ -130,7 +131,8 @@ def method_note(projection: Projection, dims: tuple[int, int], latent_dim: int) 
             return "The latent space itself: a click decodes **exactly** that point."
         return (f"Latent dimensions {dims[0]} and {dims[1]}. A click sets those two **exactly**; "
                 "every other dimension stays at the data mean.")
-    return (f"t-SNE has no inverse, so a click decodes an **approximate** point: the distance-weighted blend of "
+    name = METHOD_LABELS[projection.method]
+    return (f"{name} has no inverse, so a click decodes an **approximate** point: the distance-weighted blend of "
             f"the codes of its {TSNE_K} nearest points on the map. Empty space between clusters has no code of its own.")
 
 
@@ -162,7 +164,7 @@ def map_settings(ckpt: Checkpoint, latent_dim: int) -> tuple[str, tuple[int, int
     controls = st.columns([2, 1, 1, 1])
     method = controls[0].segmented_control(
         "Map", methods, format_func=METHOD_LABELS.get, key=METHOD_KEY, required=True,
-        help="PCA and latent axes map back exactly; t-SNE keeps neighbours together but maps back approximately.",
+        help="PCA and latent axes map back exactly; t-SNE and UMAP keep neighbours together but map back approximately.",
     )
     chosen[model] = method
     show_in_url(**{MAP: method})
@@ -177,9 +179,10 @@ def map_settings(ckpt: Checkpoint, latent_dim: int) -> tuple[str, tuple[int, int
         if dims[0] == dims[1]:
             st.warning("Choose two different dimensions for the axes.")
             return None
-    elif method == "tsne":
-        perplexity = controls[1].slider("Perplexity", 5, 50, 30, step=5, key="latent_map_perplexity",
-                                        help="About how many neighbours each point keeps close.")
+    elif method in NEIGHBOUR_MAPS:
+        if method == "tsne":
+            perplexity = controls[1].slider("Perplexity", 5, 50, 30, step=5, key="latent_map_perplexity",
+                                            help="About how many neighbours each point keeps close.")
         seed = controls[2].number_input("Seed", 0, 9999, 0, key="latent_map_seed")
     return method, dims, perplexity, seed
 
@@ -236,3 +239,4 @@ with st.expander("Find codes by label and index"):
     find_panel(ckpt, mu, labels, names, partial(point_image, ckpt, mu, data))
 with st.expander("Holes: where the prior N(0, I) has mass but the codes do not"):
     holes_panel(ckpt, projection, mu, log_var, labels, names)
+training_replay(ckpt, names)

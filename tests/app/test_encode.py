@@ -232,3 +232,11 @@ def test_a_cleared_pad_asks_for_a_drawing_again() -> None:
     assert "input, 28×28" in captions(at) and "q(z|x), 2σ" in map_traces(at)  # the PCA plane: still an ellipse
     at = draw(at, [])
     assert any("Draw a digit" in info.value for info in at.info) and not at.metric
+
+
+def test_a_colour_model_takes_the_drawing_as_a_picture() -> None:
+    at = open_page("shapes-conv-10d-beta1")
+    at.segmented_control(key="encode_source").set_value("draw").run()
+    assert any("sees colour pictures, not digits" in c.value for c in at.caption)
+    at = draw(at, [np.array([[0.3, 0.3], [0.7, 0.7]])])
+    assert "input, 64×64" in captions(at) and at.metric

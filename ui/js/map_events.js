@@ -132,10 +132,13 @@ function createClick(reports) {
     const inArea = plot && plot.contains(target) && target.classList.contains("nsewdrag");  // the plot area itself
     s.down = event.button === 0 && inArea ? { x: event.clientX, y: event.clientY, box: target.getBoundingClientRect() } : null;
   };
+  const onMove = (event) => {  // a lasso may end where it began: a press that went anywhere is a drag
+    if (s.down && Math.hypot(event.clientX - s.down.x, event.clientY - s.down.y) > DRAG_PX) s.down.dragged = true;
+  };
   const onUp = (event) => {
     const down = s.down, layout = s.watch.plot && s.watch.plot._fullLayout;
     s.down = null;
-    if (!down || !layout || Math.hypot(event.clientX - down.x, event.clientY - down.y) > DRAG_PX) return;
+    if (!down || !layout || down.dragged || Math.hypot(event.clientX - down.x, event.clientY - down.y) > DRAG_PX) return;
     const { xaxis, yaxis } = layout;
     const px = down.x - down.box.left, py = down.y - down.box.top;
     const x = xaxis.p2l(px), y = yaxis.p2l(py);
@@ -147,12 +150,14 @@ function createClick(reports) {
   s.watch = follow(null, { plotly_relayout: s.draw, plotly_afterplot: s.draw });
   if (reports) {
     document.addEventListener("pointerdown", onDown, true);
+    document.addEventListener("pointermove", onMove, true);
     document.addEventListener("pointerup", onUp, true);
   }
   s.stop = () => {
     s.watch.stop();
     s.mark.remove();
     document.removeEventListener("pointerdown", onDown, true);
+    document.removeEventListener("pointermove", onMove, true);
     document.removeEventListener("pointerup", onUp, true);
   };
   return s;
