@@ -22,6 +22,9 @@ def animate(fig: go.Figure, labels: list[str]) -> go.Figure:
     fig.update_layout(
         updatemenus=[{
             "type": "buttons", "direction": "left", "x": 0.0, "y": -0.12, "xanchor": "left", "yanchor": "top",
+            # light buttons with dark text on both themes: plotly's default highlight left "Play"
+            # white on white under the dark theme
+            "bgcolor": "#f0f2f6", "bordercolor": "#a3a8b8", "font": {"color": "#262730"}, "showactive": False,
             "buttons": [
                 {"label": "▶ Play", "method": "animate", "args": [None, PLAY_ARGS]},
                 {"label": "❚❚ Pause", "method": "animate", "args": [[None], JUMP_ARGS]},

@@ -7,6 +7,7 @@ laptop's half screen (800 px) or a phone (390 px).
   narrower than STACK_PX: a map beside its decoded image shrank to 136 px at 800.
   A container query, not a media query: the main area's width is what counts, and it
   depends on whether the sidebar is open, not only on the window.
+- On a phone, page titles are one size smaller: "Reparameterization" broke mid-word at 390 px.
 - A chart left from the previous run is hidden while a progress bar stands beside it (a map
   being fitted): Streamlit keeps a keyed element, faded but clickable, until the run ends,
   and a click on a map about to be replaced would be lost.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import streamlit as st
 
 STACK_PX = 760
+TITLE_PX = 480  # a phone: page titles one size smaller, so "Reparameterization" is not broken mid-word
 STACK_PREFIX = "stack-"
 
 CSS = f"""
@@ -28,6 +30,7 @@ CSS = f"""
 [data-baseweb="popover"] li[role="option"] div {{ white-space: normal; text-overflow: clip; }}
 [data-testid="stVerticalBlock"]:has(> [data-testid="stElementContainer"] [data-testid="stProgress"])
   > [data-testid="stElementContainer"][data-stale="true"]:has([data-testid="stPlotlyChart"]) {{ display: none; }}
+@container vae-main (max-width: {TITLE_PX}px) {{ [data-testid="stMain"] h1 {{ font-size: 2rem !important; }} }}
 @container vae-main (max-width: {STACK_PX}px) {{
   [class*="st-key-{STACK_PREFIX}"] [data-testid="stHorizontalBlock"] {{ flex-wrap: wrap; }}
   [class*="st-key-{STACK_PREFIX}"] [data-testid="stColumn"] {{ flex: 1 1 100% !important; min-width: 100% !important; }}
