@@ -191,6 +191,8 @@ def test_while_a_t_sne_map_fits_its_progress_bar_takes_the_old_maps_place(page: 
 
 
 def test_a_link_opens_its_view_as_the_first_request_to_a_fresh_server(browser: Browser, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Streamlit's legacy pages/ mode runs a fresh server's first deep link without app.py (no
+    sidebar, no picker): the page must still open on its model and point, with the app's frame."""
     proc, url = start_server(tmp_path)
     try:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -203,6 +205,7 @@ def test_a_link_opens_its_view_as_the_first_request_to_a_fresh_server(browser: B
         wait_sliders(page, [1.5, -0.5])
         assert "digits-mlp-2d" in page.locator(f"{PICKER} input").input_value()
         assert urlparse(page.url).path.endswith("/explore") and query(page)["model"] == "digits-mlp-2d"
+        assert page.get_by_text("common", exact=True).count() == 0  # pages/ lists no helper modules
         context.close()
     finally:
         stop_server(proc)
