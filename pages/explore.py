@@ -107,10 +107,12 @@ def traversal_tab(ckpt: Checkpoint, codes: Codes | None) -> None:
     found = ckpt.metadata.disentanglement
     if found is not None:
         st.markdown(mig_text(found))
+        table = {"factor": list(found.factor_names), "gap (share of its entropy)": found.gaps}
+        if found.gaps_se is not None:
+            table["± s.e. (bootstrap)"] = found.gaps_se
         st.dataframe(
-            {"factor": list(found.factor_names), "gap (share of its entropy)": found.gaps,
-             "best dimension": [f"z[{j}]" for j in found.mi.argmax(axis=0)]},
-            hide_index=True, column_config={"gap (share of its entropy)": st.column_config.NumberColumn(format="%.3f")},
+            {**table, "best dimension": [f"z[{j}]" for j in found.mi.argmax(axis=0)]}, hide_index=True,
+            column_config={key: st.column_config.NumberColumn(format="%.3f") for key in table if key != "factor"},
         )
     for k, dim in enumerate(dims):
         lo, hi = center[dim] - TRAVERSAL_WIDTH * scale[dim], center[dim] + TRAVERSAL_WIDTH * scale[dim]
