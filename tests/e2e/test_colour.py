@@ -88,7 +88,7 @@ def test_a_colour_model_maps_explores_and_encodes_in_colour(page: Page, app_url:
     decoded = wait_image_change(page, None, "decode(z)")
     assert colour_spread(image_bytes(page, decoded)) > 30
     page.locator(f'{MAIN} [data-testid="stButtonGroup"]').get_by_text("Traversal", exact=True).click()
-    page.get_by_text("Mutual Information Gap").first.wait_for()
+    page.locator(MAIN).get_by_text("Mutual Information Gap").first.wait_for()
     wait_idle(page)
     captions = page.locator(f'{MAIN} [data-testid="stImageCaption"]').all_inner_texts()
     rows = [c for c in captions if c.startswith("z[")]
