@@ -11,18 +11,10 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import streamlit as st  # noqa: E402
-import torch  # noqa: E402
 
 from ui.errors import report_unexpected  # noqa: E402
-from ui.picker import model_picker  # noqa: E402
-from ui.sessions import start_upload_janitor  # noqa: E402
-from ui.state import CHECKPOINT_KEY, PAGE_PARAM  # noqa: E402
 from ui.style import apply_style  # noqa: E402
-
-# Our models are tiny: one intra-op thread per script run avoids waking a sleeping worker for
-# every small op, which on a 2-core machine with training in the background made decodes erratic
-# (bench/training_responsiveness.py prints both; docs/design-decisions.md).
-torch.set_num_threads(1)
+from ui.warmup import rerun_when_loaded, warm_up  # noqa: E402
 
 # An emoji icon: Streamlit draws it as an inline SVG, whereas a :material/...: icon is fetched from
 # a font host, and nothing may leave the machine.
@@ -39,20 +31,42 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
-linked = st.query_params.get(PAGE_PARAM)  # a deep link that a fresh server ran without this frame
-if linked is not None:
-    params = {k: v for k, v in st.query_params.to_dict().items() if k != PAGE_PARAM}
-    target = next((p for p in PAGES if p.url_path == linked), None)
-    if target is not None and target.url_path != page.url_path:
-        st.switch_page(target, query_params=params)
-    st.query_params.from_dict(params)
+warm = warm_up()
+if warm.pending and (page is not PAGES[0] or st.query_params):  # only the plain home page goes ahead
+    with st.spinner("Loading the models (the server has just started)…"):
+        warm.wait()
 apply_style()
-start_upload_janitor()
 
+if warm.pending:
+    # A fresh server's first visit: the home page's text and the navigation now, the model
+    # once torch and the app's modules have loaded in the background (ui.warmup).
+    with st.sidebar:
+        rerun_when_loaded()
+    report_unexpected(page.run)
+    warm.start()
+else:
+    import torch
 
-def _frame_and_page() -> None:
-    st.session_state[CHECKPOINT_KEY] = model_picker()
-    page.run()
+    from ui.picker import model_picker
+    from ui.sessions import start_upload_janitor
+    from ui.state import CHECKPOINT_KEY, PAGE_PARAM
 
+    # Our models are tiny: one intra-op thread per script run avoids waking a sleeping worker for
+    # every small op, which on a 2-core machine with training in the background made decodes
+    # erratic (bench/training_responsiveness.py prints both; docs/design-decisions.md).
+    torch.set_num_threads(1)
+    start_upload_janitor()
 
-report_unexpected(_frame_and_page)
+    linked = st.query_params.get(PAGE_PARAM)  # a deep link that a fresh server ran without this frame
+    if linked is not None:
+        params = {k: v for k, v in st.query_params.to_dict().items() if k != PAGE_PARAM}
+        target = next((p for p in PAGES if p.url_path == linked), None)
+        if target is not None and target.url_path != page.url_path:
+            st.switch_page(target, query_params=params)
+        st.query_params.from_dict(params)
+
+    def _frame_and_page() -> None:
+        st.session_state[CHECKPOINT_KEY] = model_picker()
+        page.run()
+
+    report_unexpected(_frame_and_page)

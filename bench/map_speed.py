@@ -15,18 +15,31 @@
    temporary disk cache (VAE_EXPLORER_MAP_CACHE), empty at the start; bench/large_map.py
    times reading them back.
 
+5. UMAP (umap-learn, as the app fits it: exact neighbours given to it, 1 thread) against our
+   t-SNE on the same codes, side by side: wall and CPU time and trustworthiness (k=10, the
+   same 3,000-code subsample as 2.) at 10,000 codes and, with --large, at 100,000 codes
+   (bench/large_map.py's: the MNIST test split and 9 jittered copies of each image, encoded
+   by mnist-conv-16d). Before any fit, numba compiles UMAP's functions: the first UMAP in a
+   process pays for it. So the first UMAP row is a warm-up of 2,000 codes whose time is the
+   compile, and 6. says what a user waits for.
+6. With --compile: that first-use cost in fresh processes, `import umap`, a first fit of
+   2,000 codes and a first placement (33 codes), cold (an empty NUMBA_CACHE_DIR) and again
+   with the cache the cold run left; wall and CPU seconds.
+
 Wall times depend on the machine's load; CPU times (this process, all its threads) much
 less so. Both are printed, with the load average.
 
     .venv/bin/python bench/map_speed.py
     .venv/bin/python bench/map_speed.py --no-sklearn   # skip scikit-learn's TSNE (slow)
+    nice -n 15 .venv/bin/python bench/map_speed.py --no-sklearn --large --compile   # 5. at 100k too, and 6.
 """
 from __future__ import annotations
 
 import argparse
 import os
-import tempfile
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -177,9 +190,67 @@ def bench_cache(weights: Path) -> None:
         map_cache_module.fit_projection = real
 
 
+def trust(codes: np.ndarray, embedding: np.ndarray) -> float:
+    """Trustworthiness (k=TRUST_K) on a fixed random subsample of TRUST_SAMPLE codes."""
+    sample = np.random.default_rng(0).choice(len(codes), min(TRUST_SAMPLE, len(codes)), replace=False)
+    return float(trustworthiness(codes[sample], embedding[sample], n_neighbors=TRUST_K))
+
+
+def bench_umap(codes: np.ndarray, label: str) -> None:
+    """UMAP against our t-SNE on the same codes, fitted one after the other."""
+    tsne, tsne_wall, tsne_cpu = timed(lambda: fit_projection(codes, "tsne", seed=0))
+    umap, u_wall, u_cpu = timed(lambda: fit_projection(codes, "umap", seed=0))
+    t_trust, u_trust = trust(codes, tsne.embedding), trust(codes, umap.embedding)
+    for name, wall, cpu, value in (("t-SNE (ours, openTSNE)", tsne_wall, tsne_cpu, t_trust),
+                                   ("UMAP (umap-learn, exact kNN)", u_wall, u_cpu, u_trust)):
+        print(f"   {label:>7s} {name:30s} {wall:8.1f} {cpu:8.1f} {value:7.4f}", flush=True)
+    print(f"   {label:>7s} UMAP / t-SNE: {u_wall / tsne_wall:.2f}x the wall time, {u_cpu / tsne_cpu:.2f}x the CPU time, "
+          f"trust {u_trust - t_trust:+.4f}", flush=True)
+
+
+def large_codes() -> np.ndarray:
+    """bench/large_map.py's 100,000 codes (encoded here, in a temporary folder)."""
+    from bench.large_map import build_big_checkpoint
+
+    with tempfile.TemporaryDirectory() as tmp:
+        weights = build_big_checkpoint(Path(tmp))
+        return load_checkpoint(weights).codes.mu.astype(np.float64)  # type: ignore[union-attr]
+
+
+FIRST_USE = """
+import time, numpy as np
+t = time.perf_counter(); c = time.process_time()
+import umap  # noqa: F401
+print(f"import {time.perf_counter() - t:.1f} {time.process_time() - c:.1f}")
+from vae_core.projection import fit_projection
+codes = np.random.default_rng(0).normal(size=(2000, 16))
+t = time.perf_counter(); c = time.process_time()
+projection = fit_projection(codes, "umap")
+print(f"fit {time.perf_counter() - t:.1f} {time.process_time() - c:.1f}")
+t = time.perf_counter(); c = time.process_time()
+projection.transform(codes[:33] + 0.1)
+print(f"place {time.perf_counter() - t:.1f} {time.process_time() - c:.1f}")
+"""
+
+
+def bench_first_use() -> None:
+    print("6. UMAP's first use in a fresh process (numba compiles it), wall / CPU seconds:")
+    with tempfile.TemporaryDirectory() as cache:
+        for run in ("cold, empty numba cache", "again, with that cache"):
+            env = {**os.environ, "NUMBA_CACHE_DIR": cache, "PYTHONPATH": str(REPO)}
+            out = subprocess.run([sys.executable, "-c", FIRST_USE], env=env, capture_output=True, text=True, check=True)
+            parts = dict(line.split(" ", 1) for line in out.stdout.strip().splitlines())
+            print(f"   {run:24s} " + ", ".join(
+                f"{step} {parts[step].split()[0]} / {parts[step].split()[1]} s" for step in ("import", "fit", "place"))
+                + f"   (load {os.getloadavg()[0]:.1f})", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--no-sklearn", action="store_true", help="skip scikit-learn's TSNE (the slowest run)")
+    parser.add_argument("--large", action="store_true", help="5. at 100,000 codes too (minutes)")
+    parser.add_argument("--compile", action="store_true", help="6. UMAP's first-use cost in fresh processes")
+    parser.add_argument("--only-umap", action="store_true", help="5. (and 6.) alone")
     args = parser.parse_args()
     weights = REPO / "checkpoints" / f"{MODEL}.safetensors"
     if not weights.exists():
@@ -190,12 +261,24 @@ def main() -> None:
     codes = ckpt.codes.mu.astype(np.float64)
     print(f"{MODEL}: {codes.shape[0]:,} codes of {codes.shape[1]} dims; {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f} at start")
-    bench_pca(codes)
-    tsne = bench_tsne(codes, not args.no_sklearn)
-    bench_decode(ckpt, codes, tsne)
-    with tempfile.TemporaryDirectory() as maps:
-        os.environ["VAE_EXPLORER_MAP_CACHE"] = maps  # an empty disk cache: the first run fits
-        bench_cache(weights)
+    if not args.only_umap:
+        bench_pca(codes)
+        tsne = bench_tsne(codes, not args.no_sklearn)
+        bench_decode(ckpt, codes, tsne)
+        with tempfile.TemporaryDirectory() as maps:
+            os.environ["VAE_EXPLORER_MAP_CACHE"] = maps  # an empty disk cache: the first run fits
+            bench_cache(weights)
+    print(f"5. UMAP against t-SNE ({TRUST_SAMPLE:,}-code subsample for trustworthiness, k={TRUST_K}); "
+          f"load average {os.getloadavg()[0]:.1f}:")
+    print(f"   {'codes':>7s} {'':30s} {'wall s':>8s} {'CPU s':>8s} {'trust':>7s}")
+    _, warm_wall, warm_cpu = timed(lambda: fit_projection(codes[:2000], "umap", seed=0))
+    print(f"   {'2,000':>7s} UMAP's first fit (numba compiles) {warm_wall:5.1f} {warm_cpu:8.1f}", flush=True)
+    bench_umap(codes, f"{len(codes):,}")
+    if args.large:
+        big = large_codes()
+        bench_umap(big, f"{len(big):,}")
+    if args.compile:
+        bench_first_use()
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 

@@ -1,4 +1,4 @@
-"""Encode: upload images, see how they are brought to the model's input, what q(z|x) the encoder
+"""Encode: upload images or draw one, see how they are brought to the model's input, what q(z|x) the encoder
 gives them, the reconstruction, samples, the nearest data and the place on the latent map.
 
 Uploads are only held in memory (this session's state): nothing is written to disk. The
@@ -14,23 +14,24 @@ import streamlit as st
 import torch
 
 from ui.figures import codes_map_figure, placement_traces, posterior_bars
+from ui.draw import draw_panel
+from ui.encode_panels import STEP_PX, novelty_note, send_buttons, show_neighbours, show_steps
 from ui.images import crisp, enlarge_to
-from ui.loaders import class_names, model_codes, model_dataset, model_id, model_novelty, model_projection
+from ui.loaders import class_names, model_codes, model_id, model_projection
 from ui.plain import plain
-from ui.state import EXPLORE, REPARAMETERIZATION, model_or_notice, send_to, session_memo
+from ui.state import model_or_notice, session_memo
 from vae_core import Checkpoint, DataError
 from vae_core.encoding import (
     MapPlacement, Neighbours, UploadBatch, encode_uploads, find_neighbours, for_display, label_name, place_on_map,
     posterior_samples, summarise,
 )
-from vae_core.images import MAX_UPLOAD_BYTES, PhotoSteps, PreprocessSteps
-from vae_core.inference import decode_latents, to_display, to_uint8
+from vae_core.images import MAX_UPLOAD_BYTES
+from vae_core.inference import decode_latents, to_uint8
 from vae_core.latent_ops import tile_images
 from vae_core.likelihoods import describe_likelihood
 from vae_core.uploads import UploadBudget
 
 if TYPE_CHECKING:
-    from streamlit.delta_generator import DeltaGenerator
     from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
@@ -42,8 +43,9 @@ N_SAMPLES = 8  # decoded samples shown as images
 MAP_SAMPLES = 32  # samples placed on the map (the first N_SAMPLES are the decoded ones)
 MAP_LABELS = {"pca": "PCA", "tsne": "t-SNE"}
 MAP_HEIGHT = 520
-STEP_PX = 112  # each preprocessing step and each small image is shown about this wide
 PICK_KEY = "encode_pick"
+SOURCE_KEY = "encode_source"
+SOURCES = {"upload": "Upload images", "draw": "Draw"}
 SEED_KEY = "encode_seed"
 MAP_KEY = "encode_map"
 UPLOAD_BUDGET = UploadBudget()
@@ -66,50 +68,6 @@ def _encoded(ckpt: Checkpoint, uploads: Sequence[UploadedFile], invert_mode: str
     return session_memo("batch", (*model_id(ckpt), invert_mode, tuple(f.file_id for f in uploads)), compute)
 
 
-def _show_steps(steps: PreprocessSteps | PhotoSteps, size: int) -> None:
-    if isinstance(steps, PhotoSteps):  # a colour model: the photo's centred square, resized
-        for col, name, image in zip(st.columns(6), ("original", "centred square", f"final {size}×{size}"),
-                                    (steps.original, steps.cropped, steps.final)):
-            col.image(crisp(image, STEP_PX), caption=name, width=STEP_PX)
-        return
-    names = [
-        "original", "grayscale", "inverted" if steps.inverted else "not inverted", "cropped", "squared",
-        f"final {size}×{size}",
-    ]
-    # the crop and the fitted square touch the ink: a black margin keeps white strokes off the white page
-    cropped, squared = (np.pad(image, max(1, max(image.shape) // 16)) for image in (steps.cropped, steps.squared))
-    images = [steps.original, steps.grayscale, steps.oriented, cropped, squared, steps.final]
-    for col, name, image in zip(st.columns(len(images)), names, images):
-        col.image(crisp(image, STEP_PX), caption=name, width=STEP_PX)
-
-
-def _send_buttons(mu: np.ndarray, log_var: np.ndarray, image: np.ndarray, name: str) -> None:
-    """One click hands the code, with its q(z|x) and image, to another page and opens it there."""
-    explore, reparam = st.columns(2)
-    for col, label, page, key in (
-        (explore, "Send to Explore", EXPLORE, "send_explore"),
-        (reparam, "Send to Reparameterization", REPARAMETERIZATION, "send_reparam"),
-    ):
-        if col.button(label, key=key, icon=":material/send:", width="stretch"):
-            send_to(page, mu, f"upload {name}", image=image, mu=mu, log_var=log_var)
-
-
-def _novelty_note(column: DeltaGenerator, ckpt: Checkpoint, recon_error: float) -> None:
-    """Beside the label guess: does the upload look like the training data at all?"""
-    threshold = model_novelty(ckpt)
-    if threshold is None:
-        column.caption("Whether this looks like the training data cannot be checked: the data set is not here.")
-    elif threshold.unlike_data(recon_error):
-        column.warning(
-            f"**Unlike the training data**: its reconstruction error is above that of {threshold.quantile:.0%} "
-            f"of the {threshold.n:,} data images ({threshold.value:.1f} nats), so the label guess means little.",
-            icon=":material/warning:",
-        )
-    else:
-        column.caption(f"Like the training data: reconstructed as well as {threshold.quantile:.0%} of its images "
-                       f"(error under {threshold.value:.1f} nats).")
-
-
 def _next_seed() -> None:
     st.session_state[SEED_KEY] = st.session_state.get(SEED_KEY, 0) + 1
 
@@ -126,7 +84,7 @@ def _detail(ckpt: Checkpoint, batch: UploadBatch, neighbours: Neighbours | None,
     mu, log_var, sigma = encoding.mu[row], encoding.log_var[row], encoding.sigma[row]
 
     st.subheader("Preprocessing")
-    _show_steps(item.steps, ckpt.config.image_shape[-1])
+    show_steps(item.steps, ckpt.config.image_shape[-1])
 
     st.subheader("q(z|x)")
     left, right = st.columns([3, 2])
@@ -144,8 +102,8 @@ def _detail(ckpt: Checkpoint, batch: UploadBatch, neighbours: Neighbours | None,
         c.metric("Nearest data say", label_name(neighbours.majority[row], names),
                  f"{neighbours.agreement[row]:.0%} of {neighbours.index.shape[1]} agree", delta_color="off",
                  delta_arrow="off")
-    _novelty_note(c, ckpt, float(encoding.recon_error[row]))
-    _send_buttons(mu, log_var, item.steps.final, item.name)
+    novelty_note(c, ckpt, float(encoding.recon_error[row]))
+    send_buttons(mu, log_var, item.steps.final, f"upload {item.name}")
 
     st.subheader("Reconstruction and samples from q(z|x)")
     seed = st.session_state.setdefault(SEED_KEY, 0)
@@ -163,24 +121,8 @@ def _detail(ckpt: Checkpoint, batch: UploadBatch, neighbours: Neighbours | None,
         st.info("Nearest neighbours and the latent map need the codes of the model's data set, "
                 "which are not on this machine.")
         return
-    _show_neighbours(ckpt, neighbours, row, names)
+    show_neighbours(ckpt, neighbours, row, names)
     _show_on_map(ckpt, mu, log_var, z, item.name, names)
-
-
-def _show_neighbours(ckpt: Checkpoint, neighbours: Neighbours, row: int, names: tuple[str, ...]) -> None:
-    st.subheader("Nearest neighbours in the data set")
-    index = neighbours.index[row]
-    data = model_dataset(ckpt)
-    mu_data = model_codes(ckpt).mu
-    if data is not None and len(data) == len(mu_data):
-        images, how = to_display(data.images[index]), "their images"
-    else:
-        images, how = decode_latents(ckpt.model, mu_data[index]), "decoded from their mu (the data set is not on this machine)"
-    for col, image, label, distance in zip(
-        st.columns(len(index)), images, neighbours.labels[row], neighbours.distance[row]
-    ):
-        col.image(crisp(image, STEP_PX), caption=f"{label_name(label, names)} · d = {distance:.2f}", width=STEP_PX)
-    st.caption(f"The {len(index)} data-set codes whose mu is closest (Euclidean) to this mu; {how}.")
 
 
 def _show_on_map(
@@ -222,18 +164,22 @@ ckpt = model_or_notice()
 if ckpt is None:
     st.stop()
 channels, _, size = ckpt.config.image_shape
-if channels == 1:
-    st.caption(
-        f"Upload images of digits (one or many). Each is made to look like the training images — "
-        f"light strokes on black, cropped, fitted and centred in {size}×{size} — then encoded. "
-        "Files stay in memory for this session only; nothing is written to disk."
-    )
-else:
-    st.caption(
-        f"Upload photos or pictures (one or many). This model sees colour: each image's centred square is "
-        f"resized to {size}×{size}, colours kept, then encoded. "
-        "Files stay in memory for this session only; nothing is written to disk."
-    )
+source = st.segmented_control("Input", list(SOURCES), key=SOURCE_KEY, format_func=SOURCES.get, required=True,
+                              default="upload", label_visibility="collapsed")
+if source == "draw":
+    st.caption(f"Draw a digit: like an upload, it is made to look like the training images (light strokes on black, "
+               f"cropped, fitted and centred in {size}×{size}), then encoded." if channels == 1 else
+               f"This model sees colour pictures, not digits: the drawing is taken as it is (dark ink on white, "
+               f"resized to {size}×{size}), as an uploaded picture would be.")
+    draw_panel(ckpt)
+    st.stop()
+st.caption(
+    f"Upload images of digits (one or many). Each is made to look like the training images — light strokes on "
+    f"black, cropped, fitted and centred in {size}×{size} — then encoded. " if channels == 1 else
+    f"Upload photos or pictures (one or many). This model sees colour: each image's centred square is resized to "
+    f"{size}×{size}, colours kept, then encoded. "
+)
+st.caption("Files stay in memory for this session only; nothing is written to disk.")
 uploads = st.file_uploader(
     "Images", type=IMAGE_TYPES, accept_multiple_files=True, key="upload",
     help=f"PNG, JPEG, GIF, BMP, WebP or TIFF, up to {MAX_UPLOAD_BYTES // 2**20} MB each; "

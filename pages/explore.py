@@ -1,88 +1,34 @@
 """Explore: walk through the latent space. Sliders per dimension with a live decode, plus
 interpolation, traversals and (for 2-D latents) the decoded manifold of the prior.
 
-The Sliders view and the small map live in ui.sliders and ui.small_map (timed by
+The Interpolation view lives in ui.interpolation; the Sliders view and the small map in
+ui.sliders and ui.small_map (timed by
 bench/slider_latency.py); this script lays out the views. The interpolation and traversal
 scrubbers decode in the page as they move (ui.browser_decoder.frames_decoder).
 """
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 from ui.browser_decoder import frames_decoder
 from ui.exports import image_download
 from ui.images import enlarge_to
+from ui.interpolation import SCRUB_PX, SCRUB_STOPS, STRIP_PX, interpolation_tab
 from ui.picker import mig_text
-from ui.small_map import Codes, SmallMap, load_inputs
-from ui.sliders import TOP_DIMS, arrive, current_point, data_point_picker, sliders_tab
+from ui.small_map import Codes, load_inputs
+from ui.sliders import TOP_DIMS, arrive, current_point, sliders_tab
 from ui.state import model_or_notice
 from vae_core import Checkpoint
 from vae_core.disentangle import N_BOOTSTRAP
 from vae_core.inference import decode_latents, to_uint8
-from vae_core.latent_ops import (
-    lerp, lerp_midpoint_percentile, prior_grid, prior_quantiles, slerp, tile_images, traversal_rows,
-)
+from vae_core.latent_ops import prior_grid, prior_quantiles, tile_images, traversal_rows
 
-STRIP_PX = 84  # per image in interpolation and traversal strips
 GRID_PX = 640  # the manifold image
 TRAVERSAL_WIDTH = 3.0  # traversals span +-3 sigma
-SCRUB_STOPS = 101  # a scrubber's stops along a path
-SCRUB_PX = 168
 TAB_KEY = "explore_tab"
 TABS = ("Sliders", "Interpolation", "Traversal", "Manifold")
 RANGE_DATA, RANGE_PRIOR = "data: mean ± 3 sd of the codes' mu", "prior: ± 3 (sd 1)"
-
-
-@st.fragment
-def interpolation_tab(ckpt: Checkpoint, codes: Codes | None, small_map: SmallMap | None) -> None:
-    if codes is None:
-        st.info("Interpolation starts from images of the model's data set, which is not on this machine.")
-        return
-    ends = []
-    for col, name in zip(st.columns(2), ("From", "To")):
-        with col:
-            st.markdown(f"**{name}**")
-            if st.toggle("The current point (Sliders view)", key=f"interp_{name.lower()}_current"):
-                ends.append(current_point(ckpt))
-                continue
-            with st.container(horizontal=True):  # two different images to start with
-                index = data_point_picker(codes, f"interp_{name.lower()}", first=int(name == "To"))
-            if index is not None:
-                ends.append(codes.mu[index])
-    if len(ends) < 2:
-        return
-    steps = st.slider("Steps", 3, 16, 8, key="interp_steps")
-    paths = {"linear": lerp(*ends, steps), "spherical (slerp)": slerp(*ends, steps)}
-    images = enlarge_to(decode_latents(ckpt.model, np.concatenate(list(paths.values()))), STRIP_PX)
-    for k, name in enumerate(paths):
-        strip = tile_images(images[k * steps:(k + 1) * steps], steps)
-        st.image(to_uint8(strip), caption=name, output_format="PNG")
-    st.caption(_paths_caption(ckpt.config.latent_dim))
-    t = np.linspace(0.0, 1.0, SCRUB_STOPS)
-    frames_decoder(ckpt, "interp_scrub", slerp(*ends, SCRUB_STOPS), SCRUB_PX, label="spherical path, t",
-                   names=[f"{v:.2f}" for v in t])
-    if small_map is not None:
-        traces = [
-            go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="lines+markers", name=name, marker={"size": 6})
-            for name, xy in ((name, small_map.xy(path)) for name, path in paths.items())
-        ]
-        st.plotly_chart(small_map.figure(traces), key="interp_map", config={"displayModeBar": False})
-
-
-def _paths_caption(d: int) -> str:
-    """What slerp buys in this many dimensions, computed rather than assumed."""
-    middle = lerp_midpoint_percentile(d)
-    paths = ("Linear: equal steps along the straight segment. Spherical: equal angles along the arc while the "
-             "length changes linearly, from one end's to the other's.")
-    if middle >= 0.2:
-        return (f"{paths} In {d}-D the prior has no thin shell: the straight path's midpoint between two draws "
-                f"from the prior sits at its {middle:.0%} radius percentile (median over pairs), no less typical "
-                "than the ends, so the two paths differ little here.")
-    return (f"{paths} In {d}-D a Gaussian prior keeps its mass near the shell |z| ≈ √{d}: the straight path's "
-            f"midpoint between two draws from the prior sits at its {middle:.0%} radius percentile (median over "
-            "pairs), in the improbable middle, while the spherical path keeps to the shell.")
 
 
 @st.fragment

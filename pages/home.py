@@ -2,19 +2,10 @@
 reparameterization trick), the current model, and a way into every page."""
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
-from ui.images import enlarge_to
-from ui.model_upload import checkpoint_upload
-from ui.plain import plain
-from ui.state import current_model
-from vae_core.inference import decode_latents, to_uint8
-from vae_core.latent_ops import tile_images
+from ui.warmup import warm_up
 
-N_SAMPLES = 8
-SAMPLE_PX = 56  # per decoded image, enlarged without blur
-ARCH_NAMES = {"mlp": "fully connected (MLP)", "conv": "convolutional"}
 LINKS = [  # (page, what it does, icon as in app.py); page links do not wrap: at most ~45 characters
     ("pages/train.py", "Train: digits, MNIST or your IDX files", ":material/model_training:"),
     ("pages/latent_map.py", "Latent map: click anywhere to decode", ":material/scatter_plot:"),
@@ -73,23 +64,12 @@ with theory:
 
 with model_col:
     st.subheader("The current model")
-    ckpt = current_model()
-    if ckpt is None:
-        st.warning("No model is loaded: pick one in the sidebar or train one.")
+    if warm_up().pending:  # a fresh server's first visit: the modules load, then the app reruns
+        st.caption("Loading the model and its decoder…")
     else:
-        cfg = ckpt.config
-        st.markdown(
-            f"**{plain(ckpt.path.stem)}**: a {ARCH_NAMES.get(cfg.arch, cfg.arch)} VAE trained on "
-            f"*{plain(ckpt.metadata.dataset)}* ({cfg.image_shape[1]}×{cfg.image_shape[2]} images) with a "
-            f"{cfg.latent_dim}-dimensional latent space. Change it in the sidebar."
-        )
-        z = np.random.default_rng(0).standard_normal((N_SAMPLES, cfg.latent_dim))  # fixed: same pictures each run
-        images = enlarge_to(decode_latents(ckpt.model, z), SAMPLE_PX)
-        st.image(to_uint8(tile_images(images, ncols=N_SAMPLES // 2)))
-        st.caption(f"{N_SAMPLES} codes drawn from the prior N(0, I), decoded by this model.")
+        from ui.home_model import model_panel  # here: it imports torch, which the text above need not wait for
 
-    with st.expander("Add a model from its files"):
-        checkpoint_upload()
+        model_panel()
 
     st.subheader("Where to go")
     for path, label, icon in LINKS:

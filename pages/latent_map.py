@@ -25,19 +25,20 @@ import numpy as np
 import streamlit as st
 
 from ui.browser_decoder import BrowserDecoder, in_browser_switch, map_inverse, page_decoder
-from ui.components import chart_selector, click_report, hover_data, hover_index, in_page_decoder, map_events, marker_data
+from ui.components import chart_selector, click_report, in_page_decoder, map_events, marker_data
 from ui.exports import image_download, map_downloads
 from ui.figures import codes_map_figure, latent_bars
 from ui.images import crisp
 from ui.loaders import class_names, model_codes, model_dataset, model_projection
-from ui.map_tools import find_panel, holes_panel, neighbours_gallery
+from ui.map_hover import hover_panel, point_image
+from ui.map_tools import drag_mode, find_panel, holes_panel, neighbours_gallery, selection_panel
+from ui.replay import training_replay
 from ui.state import EXPLORE, REPARAMETERIZATION, model_or_notice, send_to
 from ui.style import stacking
 from ui.url_state import MAP, SPOT, first_visit, format_vector, parse_vector, show_in_url
 from vae_core import Checkpoint, DataError, ImageData
 from vae_core.encoding import label_name
-from vae_core.inference import decode_latents, png_bytes, to_display
-from vae_core.projection import Click, LinearProjection, Projection, click_at, decode_at
+from vae_core.projection import NEIGHBOUR_MAPS, Click, LinearProjection, Projection, click_at, decode_at
 
 CHART_KEY = "latent_map_chart"
 CLICK_KEY = "latent_map_click"  # Click: the spot decoded beside the map
@@ -48,11 +49,8 @@ METHODS_KEY = "latent_map_methods"  # dict: model path -> the method chosen for 
 METHOD_MODEL_KEY = "latent_map_method_model"  # the model METHOD_KEY was set for
 LINKED_SPOT_KEY = "latent_map_linked_spot"  # str "x,y": the spot a link names, decoded on the first map
 LINKED_HIT = 1e-9  # a linked spot is decoded where it is, not snapped to a code
-METHOD_LABELS = {"pca": "PCA", "tsne": "t-SNE", "raw": "Latent axes"}
-HOVER_KEY = "latent_map_hover"  # the hover component (role "hover")
-HOVERED_KEY = "latent_map_hovered"  # int: the point whose image the hover component gets next
+METHOD_LABELS = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP", "raw": "Latent axes"}
 IMAGE_PX = 168
-HOVER_PX = 84
 POINTER_PX = 112  # the image under the pointer
 POINTER_KEY = "latent_map_pointer"  # the in_page_decoder component (role "pointer")
 MAP_HEIGHT = 620
@@ -61,27 +59,6 @@ TSNE_K = 10
 # and redrew the whole map (docs/design-decisions.md); the toolbar's reset button stays
 # and no tips: plotly's "Double-click to zoom back out" after a zoom would name what is off
 MAP_CONFIG = {"displaylogo": False, "doubleClick": False, "showTips": False}
-
-
-def point_image(ckpt: Checkpoint, mu: np.ndarray, data: ImageData | None, i: int) -> np.ndarray:
-    """Code i's own image (H, W) or (H, W, 3) in [0, 1]: from the data set, else decoded from its code."""
-    return to_display(data.images[i:i + 1])[0] if data is not None else decode_latents(ckpt.model, mu[i])[0]
-
-
-def _remember_hover() -> None:
-    """The hover component asked for a point's image: note which, for the fragment's run."""
-    st.session_state[HOVERED_KEY] = hover_index(st.session_state[HOVER_KEY])
-
-
-@st.fragment
-def hover_panel(ckpt: Checkpoint, mu: np.ndarray, data: ImageData | None) -> None:
-    """The hover component in a fragment of its own: a hover reruns only this (one small
-    PNG), never the map."""
-    index = st.session_state.pop(HOVERED_KEY, None)
-    token = f"{ckpt.path.stem}@{ckpt.path.stat().st_mtime_ns}/{'data' if data is not None else 'decoded'}"
-    png = png_bytes(point_image(ckpt, mu, data, index)) if index is not None and 0 <= index < len(mu) else None
-    map_events(key=HOVER_KEY, data=hover_data(CHART_KEY, token, HOVER_PX, index, png),
-               on_hover_change=_remember_hover, height=0)
 
 
 def read_click(projection: Projection) -> Click | None:
@@ -154,7 +131,8 @@ def method_note(projection: Projection, dims: tuple[int, int], latent_dim: int) 
             return "The latent space itself: a click decodes **exactly** that point."
         return (f"Latent dimensions {dims[0]} and {dims[1]}. A click sets those two **exactly**; "
                 "every other dimension stays at the data mean.")
-    return (f"t-SNE has no inverse, so a click decodes an **approximate** point: the distance-weighted blend of "
+    name = METHOD_LABELS[projection.method]
+    return (f"{name} has no inverse, so a click decodes an **approximate** point: the distance-weighted blend of "
             f"the codes of its {TSNE_K} nearest points on the map. Empty space between clusters has no code of its own.")
 
 
@@ -186,7 +164,7 @@ def map_settings(ckpt: Checkpoint, latent_dim: int) -> tuple[str, tuple[int, int
     controls = st.columns([2, 1, 1, 1])
     method = controls[0].segmented_control(
         "Map", methods, format_func=METHOD_LABELS.get, key=METHOD_KEY, required=True,
-        help="PCA and latent axes map back exactly; t-SNE keeps neighbours together but maps back approximately.",
+        help="PCA and latent axes map back exactly; t-SNE and UMAP keep neighbours together but map back approximately.",
     )
     chosen[model] = method
     show_in_url(**{MAP: method})
@@ -201,9 +179,10 @@ def map_settings(ckpt: Checkpoint, latent_dim: int) -> tuple[str, tuple[int, int
         if dims[0] == dims[1]:
             st.warning("Choose two different dimensions for the axes.")
             return None
-    elif method == "tsne":
-        perplexity = controls[1].slider("Perplexity", 5, 50, 30, step=5, key="latent_map_perplexity",
-                                        help="About how many neighbours each point keeps close.")
+    elif method in NEIGHBOUR_MAPS:
+        if method == "tsne":
+            perplexity = controls[1].slider("Perplexity", 5, 50, 30, step=5, key="latent_map_perplexity",
+                                            help="About how many neighbours each point keeps close.")
         seed = controls[2].number_input("Seed", 0, 9999, 0, key="latent_map_seed")
     return method, dims, perplexity, seed
 
@@ -239,8 +218,9 @@ note.caption(method_note(projection, dims, mu.shape[1]) + f" {len(mu):,} codes (
                 "decoded from its code: the data set is not on this machine)."))
 names = class_names(ckpt, labels)
 with left:
-    st.plotly_chart(codes_map_figure(projection, labels, names, MAP_HEIGHT, hover=True), key=CHART_KEY,
-                    width="stretch", config=MAP_CONFIG)
+    figure = codes_map_figure(projection, labels, names, MAP_HEIGHT, hover=True).update_layout(dragmode=drag_mode())
+    st.plotly_chart(figure, key=CHART_KEY, width="stretch", config=MAP_CONFIG)
+    selection_panel(ckpt, projection, mu, partial(point_image, ckpt, mu, data), CHART_KEY)
     map_downloads(ckpt.path.stem, projection, mu, log_var, labels, names, key="latent_map_export")
     in_browser_switch()
     decoder = page_decoder(ckpt, POINTER_KEY)
@@ -254,8 +234,9 @@ with left:
 with right:
     decode_panel(ckpt, projection, mu, labels, data, names)
 if not isinstance(decoder, BrowserDecoder):
-    hover_panel(ckpt, mu, data)
+    hover_panel(ckpt, mu, data, CHART_KEY)
 with st.expander("Find codes by label and index"):
     find_panel(ckpt, mu, labels, names, partial(point_image, ckpt, mu, data))
 with st.expander("Holes: where the prior N(0, I) has mass but the codes do not"):
     holes_panel(ckpt, projection, mu, log_var, labels, names)
+training_replay(ckpt, names)

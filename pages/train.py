@@ -15,6 +15,7 @@ from ui.figures import loss_figure
 from ui.images import enlarge_to
 from ui.loaders import MNIST_DIR, dataset, job_registry
 from ui.plain import plain
+from ui.replay import learning_map
 from ui.sessions import session_id
 from ui.train_panels import JOB_KEY, NAME_KEY, SAVED_KEY, duration, outcome, save_panel, server_jobs
 from vae_core import DataError, ImageData, ModelConfig, TrainConfig
@@ -209,6 +210,7 @@ def _live_view(job_id: str, was_running: bool) -> None:
             job_registry().stop(job.id, session_id())
     if job.running or job.curve():  # a run that failed before its first step has nothing to draw
         _curves(job)
+        learning_map(job)
         _reconstructions(job)
 
 

@@ -76,7 +76,7 @@ def test_raw_refuses_bad_dims(dims: tuple[int, int]) -> None:
 
 def test_unknown_method_and_too_few_codes_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown map method"):
-        fit_projection(blobs(), "umap")  # type: ignore[arg-type]
+        fit_projection(blobs(), "isomap")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="at least 2 codes"):
         fit_projection(np.zeros((1, 4)), "pca")
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from ui.components import click_report, decode_path, hover_data, hover_index, marker_data, settled_z
+from ui.components import click_report, decode_path, hover_data, hover_index, marker_data, selection_report, settled_z
 
 
 def test_a_click_report_is_the_spot_and_its_hit_radius() -> None:
@@ -45,3 +45,19 @@ def test_a_settled_point_is_latent_dim_finite_numbers() -> None:
     assert settled_z({"z": [0, 1.5]}, 2) == [0.0, 1.5]
     for value in (None, [1.0], [1.0, "2"], [1.0, float("nan")], [True, 1.0], "1,2", {"0": 1}):
         assert settled_z({"z": value}, 2) is None
+
+
+def test_a_selection_report_is_a_box_or_a_lasso_outline() -> None:
+    kind, box = selection_report({"select": {"box": [1, 2.5, -1, 0]}})
+    assert kind == "box" and box.tolist() == [1.0, 2.5, -1.0, 0.0]
+    kind, outline = selection_report({"select": {"lasso": [0, 0, 1, 0, 1, 1]}})
+    assert kind == "lasso" and outline.tolist() == [[0, 0], [1, 0], [1, 1]]
+
+
+@pytest.mark.parametrize("report", [
+    None, [], {"box": [1, 2, 3]}, {"box": [1, 2, 3, "4"]}, {"box": [1, 2, 3, float("nan")]}, {"lasso": [0, 0, 1, 1]},
+    {"lasso": [0, 0, 1, 1, 2]}, {"circle": [0, 0, 1, 1]}, {"box": [0, 1, 0, 1], "lasso": [0, 0, 1, 0, 1, 1]},
+    {"box": [True, 1, 0, 1]}, {"lasso": [0.0, 0.0] * 10_001},
+])
+def test_what_is_not_a_selection_is_none(report: object) -> None:
+    assert selection_report({"select": report}) is None

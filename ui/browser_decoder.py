@@ -19,7 +19,7 @@ import streamlit as st
 from vae_core import Checkpoint
 from vae_core.checkpoints import atomic_write
 from vae_core.decoder_export import DecoderExports
-from vae_core.projection import LinearProjection, Projection, TSNEProjection
+from vae_core.projection import LinearProjection, NeighbourMap, Projection
 
 from .components import chart_selector, decode_path, in_page_decoder
 from .loaders import REPO, load_model
@@ -92,11 +92,11 @@ def in_browser_switch() -> None:
 
 def map_inverse(projection: Projection) -> dict[str, Any]:
     """What the page needs to turn a map position into z exactly as `projection.to_latent`
-    does: a plane's origin and axes inline, or for t-SNE a float32 file of the map positions
+    does: a plane's origin and axes inline, or for t-SNE and UMAP a float32 file of the map positions
     and the codes (static/maps, named by its content) for the page's neighbour blend."""
     if isinstance(projection, LinearProjection):
         return {"kind": "linear", "origin": projection.origin.tolist(), "components": projection.components.tolist()}
-    assert isinstance(projection, TSNEProjection)
+    assert isinstance(projection, NeighbourMap)
     blob = np.concatenate([projection.embedding.ravel(), projection.codes.ravel()]).astype("<f4").tobytes()
     path = STATIC / "maps" / f"{hashlib.sha256(blob).hexdigest()[:24]}.f32"
     if not path.is_file():

@@ -12,11 +12,19 @@ the map. It is mounted with `data` = {"role", "chart": CSS selector of the map's
   trigger "click" = {"x", "y", "rx", "ry"}: the pressed spot and a hit radius, in map units;
   `click_report` reads it. The spot is marked with an x at once; "marker" may move it.
 - role "marker": data also has "marker" ([x, y]): an x at that spot; clicks are ignored.
+- role "select": the browser sends trigger "select" = {"box": [x0, x1, y0, y1]} or
+  {"lasso": [x0, y0, x1, y1, ...]} (map units) when a box or lasso is drawn on the map;
+  `selection_report` reads it.
 
 `in_page_decoder` (ui/js/in_page_decoder.js) decodes z in the page and paints it to a canvas
 on every pointer or slider move (data and roles: see the JS and ui.browser_decoder). Its state:
 "path" = "browser" once the page's decoder runs, or "server: <why>" (`decode_path`), and
 for role "sliders" "z" = the settled point, debounced (`settled_z`).
+
+`draw_pad` (ui/js/draw_pad.js) is a pad to draw on. data = {"side" (px), "strokes" (the
+drawing a new pad shows), "throttle_ms"}; its state "strokes" is the whole drawing, a list
+of strokes, each a flat list x0, y0, x1, y1, ... in [0, 1], sent while drawing (throttled)
+and after Undo or Clear; `drawn_strokes` reads it.
 """
 from __future__ import annotations
 
@@ -25,7 +33,10 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import streamlit as st
+
+from vae_core.drawing import MAX_POINTS
 
 map_events = st.components.v2.component(
     "vae_explorer.map_events", js=(Path(__file__).parent / "js" / "map_events.js").read_text(encoding="utf-8"),
@@ -37,6 +48,12 @@ in_page_decoder = st.components.v2.component(
 )
 
 
+draw_pad = st.components.v2.component(
+    "vae_explorer.draw_pad", js=(Path(__file__).parent / "js" / "draw_pad.js").read_text(encoding="utf-8"),
+    css=(Path(__file__).parent / "js" / "draw_pad.css").read_text(encoding="utf-8"),
+)
+
+
 def chart_selector(chart_key: str) -> str:
     """The CSS selector of the plot div of the st.plotly_chart with this key."""
     return f".st-key-{chart_key} .js-plotly-plot"
@@ -45,6 +62,11 @@ def chart_selector(chart_key: str) -> str:
 def marker_data(chart_key: str, xy: tuple[float, float] | None, role: str = "marker") -> dict[str, Any]:
     """data for role "marker" (an x at xy) or "click" (clicks reported, the last one at xy)."""
     return {"role": role, "chart": chart_selector(chart_key), "marker": None if xy is None else [float(v) for v in xy]}
+
+
+def select_data(chart_key: str) -> dict[str, Any]:
+    """data for role "select": report the boxes and lassos drawn on this chart."""
+    return {"role": "select", "chart": chart_selector(chart_key)}
 
 
 def hover_data(chart_key: str, token: str, size: int, index: int | None = None, png: bytes | None = None) -> dict:
@@ -77,6 +99,28 @@ def click_report(state: Any) -> tuple[float, float, float, float] | None:
     return x, y, rx, ry
 
 
+MAX_LASSO = 10_000  # points of a lasso's outline; plotly keeps one per pointer move
+
+
+def selection_report(state: Any) -> tuple[str, np.ndarray] | None:
+    """("box", [x0, x1, y0, y1]) or ("lasso", outline (K, 2)) of the "select" trigger; None
+    when it is neither (missing, not finite numbers, a lasso of under 3 or over MAX_LASSO points)."""
+    report = _get(state, "select")
+    if not isinstance(report, dict) or len(report) != 1:
+        return None
+    (kind, values), = report.items()
+    if kind not in ("box", "lasso") or not isinstance(values, list):
+        return None
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        return None
+    numbers = np.array(values, dtype=np.float64)
+    if not np.isfinite(numbers).all():
+        return None
+    if kind == "box":
+        return (kind, numbers) if len(numbers) == 4 else None
+    return (kind, numbers.reshape(-1, 2)) if len(numbers) % 2 == 0 and 3 <= len(numbers) // 2 <= MAX_LASSO else None
+
+
 def _get(state: Any, name: str) -> Any:
     return state.get(name) if isinstance(state, dict) or hasattr(state, "get") else None
 
@@ -100,3 +144,22 @@ def settled_z(state: Any, latent_dim: int) -> list[float] | None:
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value):
         return None
     return [float(v) for v in value]
+
+
+def drawn_strokes(state: Any) -> list[np.ndarray] | None:
+    """The pad's drawing: strokes (K, 2) in [0, 1], [] for an empty pad; None when the state is
+    not a drawing (missing, not numbers, odd lengths, out of range, over MAX_POINTS points)."""
+    value = _get(state, "strokes")
+    if not isinstance(value, list) or sum(len(v) // 2 if isinstance(v, list) else 0 for v in value) > MAX_POINTS:
+        return None
+    strokes = []
+    for stroke in value:
+        if not isinstance(stroke, list) or not stroke or len(stroke) % 2:
+            return None
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in stroke):
+            return None
+        points = np.array(stroke, dtype=np.float64).reshape(-1, 2)
+        if not (np.isfinite(points).all() and (points >= 0).all() and (points <= 1).all()):
+            return None
+        strokes.append(points)
+    return strokes

@@ -60,8 +60,9 @@ def codes_traces(
 
 def axis_titles(projection: Projection) -> tuple[str, str]:
     """What a map's axes show, with the share of the codes' variance along each linear axis."""
-    if projection.method == "tsne":
-        return "t-SNE 1", "t-SNE 2"
+    if projection.method in ("tsne", "umap"):
+        name = "t-SNE" if projection.method == "tsne" else "UMAP"
+        return f"{name} 1", f"{name} 2"
     if projection.method == "pca":
         names = ("PC 1", "PC 2")
     else:  # the latent axes the map shows: its two unit components

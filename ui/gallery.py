@@ -16,8 +16,11 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
+from vae_core import Checkpoint
 from vae_core.encoding import label_name
-from vae_core.inference import png_bytes
+from vae_core.inference import decode_latents, png_bytes, to_display
+
+from .loaders import model_dataset
 
 PER_PAGE = 24
 THUMB_PX = 44
@@ -28,6 +31,14 @@ gallery = st.components.v2.component(
     js=(Path(__file__).parent / "js" / "gallery.js").read_text(encoding="utf-8"),
     css=(Path(__file__).parent / "js" / "gallery.css").read_text(encoding="utf-8"),
 )
+
+
+def data_images(ckpt: Checkpoint, mu: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """indices -> their images (N, H, W) or (N, H, W, 3) in [0, 1]: the data set's own, else decoded from their codes."""
+    data = model_dataset(ckpt)
+    if data is not None and len(data) == len(mu):
+        return lambda indices: to_display(data.images[indices])
+    return lambda indices: decode_latents(ckpt.model, mu[indices])
 
 
 def thumbnail_items(images: np.ndarray, indices: np.ndarray, labels: np.ndarray, names: Sequence[str]) -> list[dict]:
@@ -63,7 +74,7 @@ def data_gallery(
     images_of(indices) -> (N, H, W) in [0, 1]: the data's own images, or decoded from their codes.
     """
     classes = {label_name(int(k), names): int(k) for k in np.unique(labels)}
-    label = st.pills("Show", [ANY, *classes], key=f"{key}_label", default=ANY,
+    label = st.pills("Show", [ANY, *classes], key=f"{key}_label", default=ANY, wrap=True,
                      on_change=lambda: st.session_state.update({f"{key}_page": 0}))
     pool = np.flatnonzero(labels == classes[label]) if label in classes else np.arange(len(labels))
     page = st.session_state.setdefault(f"{key}_page", 0)

@@ -18,7 +18,7 @@ from vae_core.jobs import JobRegistry, data_folder
 from vae_core.map_cache import MapCache
 from vae_core.novelty import NoveltyThreshold, novelty_threshold
 from vae_core.posterior import Evidence, GridPosterior, evidence, grid_posterior
-from vae_core.projection import Method, Projection, ProjectionJob
+from vae_core.projection import NEIGHBOUR_MAPS, Method, Projection, ProjectionJob
 from vae_core.reparam import RunningKL, mc_kl_running
 
 from .sessions import session_alive
@@ -186,7 +186,7 @@ def model_projection(
     key = (
         *model_id(ckpt), method,
         tuple(dims) if method == "raw" else (0, 1),
-        float(perplexity) if method == "tsne" else 0.0, int(seed) if method == "tsne" else 0,
+        float(perplexity) if method == "tsne" else 0.0, int(seed) if method in NEIGHBOUR_MAPS else 0,
     )
     job = _projection_job(*key, mu)
     if job.cancelled:  # everyone moved on from it before, and now it is wanted again

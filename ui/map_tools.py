@@ -1,8 +1,14 @@
-"""Finding things on the Latent map: codes by label and index, a point's nearest neighbours,
-and the prior's holes. Each draws below or beside the map without redrawing it."""
+"""Finding things on the Latent map: codes by label and index or inside a box or lasso drawn
+on the map, a point's nearest neighbours, and the prior's holes. Each draws below or beside
+the map without redrawing it.
+
+A box or lasso is drawn with plotly's own select tools (the map's drag mode, chosen above it);
+the `map_events` component reports its outline in map units, and `vae_core.selection` finds
+the codes inside, so no list of points crosses the wire."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import numpy as np
 import plotly.graph_objects as go
@@ -12,8 +18,9 @@ from vae_core import Checkpoint
 from vae_core.encoding import label_name, nearest_neighbours
 from vae_core.inference import decode_latents
 from vae_core.projection import Projection
-from vae_core.selection import Holes, filter_mask, parse_indices, prior_holes
+from vae_core.selection import Holes, filter_mask, in_box, in_lasso, parse_indices, prior_holes
 
+from .components import map_events, select_data, selection_report
 from .figures import axis_titles, codes_map_figure
 from .images import crisp
 from .loaders import load_model, model_id
@@ -22,13 +29,17 @@ ImageOf = Callable[[int], np.ndarray]  # code index -> its image (H, W) in [0, 1
 THUMB_PX = 56
 GALLERY_MAX = 24
 HOLE_SAMPLES = 1000
+DRAG_KEY = "latent_map_drag"  # the map's plotly drag mode
+DRAG_MODES = {"zoom": "Zoom", "select": "Box select", "lasso": "Lasso select"}
+SELECT_KEY = "latent_map_select"  # the map_events component (role "select")
+SELECTED_KEY = "latent_map_selected"  # (id of the map, indices of the codes selected on it)
 
 
-def _thumbnails(images: Sequence[np.ndarray], captions: Sequence[str], per_row: int = 8) -> None:
-    for start in range(0, len(images), per_row):
-        cols = st.columns(per_row)
-        for col, image, caption in zip(cols, images[start:start + per_row], captions[start:start + per_row]):
-            col.image(crisp(image, THUMB_PX), caption=caption, output_format="PNG")
+def _thumbnails(images: Sequence[np.ndarray], captions: Sequence[str], px: int = THUMB_PX) -> None:
+    """Small images in rows that wrap to the width (columns would stack them one per row on a phone)."""
+    with st.container(horizontal=True, gap="small"):
+        for image, caption in zip(images, captions):
+            st.image(crisp(image, px), caption=caption, output_format="PNG", width=px)
 
 
 def neighbours_gallery(
@@ -42,7 +53,7 @@ def neighbours_gallery(
     st.caption(f"Its {len(index)} nearest codes in the latent space (Euclidean distance d between codes, "
                f"over all {mu.shape[1]} dimensions):")
     _thumbnails([image_of(int(i)) for i in index],
-                [f"#{i} {label_name(int(labels[i]), names)} · d={d:.2f}" for i, d in zip(index, distance)], per_row=4)
+                [f"#{i} {label_name(int(labels[i]), names)} · d={d:.2f}" for i, d in zip(index, distance)], px=84)
 
 
 @st.fragment
@@ -66,14 +77,57 @@ def find_panel(ckpt: Checkpoint, mu: np.ndarray, labels: np.ndarray, names: Sequ
     if not len(found):
         st.info("No code matches.")
         return
+    codes_gallery(ckpt, mu, found, image_of, "match")
+
+
+def codes_gallery(ckpt: Checkpoint, mu: np.ndarray, found: np.ndarray, image_of: ImageOf, verb: str) -> None:
+    """How many codes were found, the first GALLERY_MAX of them, and the decoded mean of all their mu."""
     shown = found[:GALLERY_MAX]
-    st.caption(f"{len(found):,} codes match; the first {len(shown)} are shown. Right: the decoded mean of all "
-               f"{len(found):,} matching codes (mu).")
+    st.caption(f"**{len(found):,} codes {verb}**; the first {len(shown)} are shown. Right: the mean of all "
+               f"{len(found):,} of their codes (mu), decoded.")
     gallery, mean = st.columns([5, 1])
     with gallery:
         _thumbnails([image_of(int(i)) for i in shown], [f"#{i}" for i in shown])
     mean.image(crisp(decode_latents(ckpt.model, mu[found].mean(axis=0))[0], 2 * THUMB_PX),
                caption="decoded mean", output_format="PNG")
+
+
+def drag_mode() -> str:
+    """What a drag on the map does: plotly's zoom, box select or lasso (its layout.dragmode)."""
+    return st.segmented_control("Drag on the map to", list(DRAG_MODES), format_func=DRAG_MODES.get, key=DRAG_KEY,
+                                default="zoom", required=True)
+
+
+def _remember_selection(projection: Projection) -> None:
+    report = selection_report(st.session_state[SELECT_KEY])
+    if report is not None:
+        kind, shape = report
+        found = in_box(projection.embedding, shape[:2], shape[2:]) if kind == "box" else in_lasso(projection.embedding, shape)
+        st.session_state[SELECTED_KEY] = (id(projection), found)
+
+
+def _clear_selection() -> None:
+    st.session_state.pop(SELECTED_KEY, None)
+    st.session_state[DRAG_KEY] = "zoom"  # a new figure: plotly forgets the outline
+
+
+@st.fragment
+def selection_panel(ckpt: Checkpoint, projection: Projection, mu: np.ndarray, image_of: ImageOf, chart_key: str) -> None:
+    """The codes inside the last box or lasso drawn on this map; a new selection reruns only this."""
+    map_events(key=SELECT_KEY, data=select_data(chart_key), on_select_change=partial(_remember_selection, projection),
+               height=0)
+    selected = st.session_state.get(SELECTED_KEY)
+    if selected is None or selected[0] != id(projection):  # the cached object names the map
+        st.caption("Choose Box select or Lasso select above the map and drag on it: the codes inside are shown here.")
+        return
+    found = selected[1]
+    if len(found):
+        codes_gallery(ckpt, mu, found, image_of, "selected")
+    else:
+        st.info("No code inside the selection.")
+    if st.button("Clear selection", key="latent_map_clear_selection", icon=":material/deselect:",
+                 on_click=_clear_selection):
+        st.rerun()  # the whole page: the map is drawn again without the outline
 
 
 @st.cache_resource(show_spinner="Comparing the prior with the codes…", max_entries=8)

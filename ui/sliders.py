@@ -23,9 +23,8 @@ from vae_core.latent_ops import sample_prior
 
 from .browser_decoder import BrowserDecoder, in_browser_switch, map_inverse, page_decoder
 from .components import chart_selector, click_report, in_page_decoder, map_events, marker_data, settled_z
-from .gallery import data_gallery
+from .gallery import data_gallery, data_images
 from .images import crisp
-from .loaders import model_dataset
 from .small_map import SLIDER_LIMIT, Codes, SmallMap
 from .style import stacking
 from .state import EXPLORE, LatentPoint, arrived, handed_point
@@ -138,10 +137,7 @@ def slider_controls(ckpt: Checkpoint, codes: Codes | None) -> np.ndarray:
     _start_buttons(ckpt, codes)
     if codes is not None:
         with st.expander("Start from an image chosen by looking"):
-            data = model_dataset(ckpt)
-            images_of = (lambda i: data.images[i, 0].numpy()) if data is not None and len(data) == len(codes.mu) else (
-                lambda i: decode_latents(ckpt.model, codes.mu[i]))
-            data_gallery("start_gallery", images_of, codes.labels, codes.class_names, None,
+            data_gallery("start_gallery", data_images(ckpt, codes.mu), codes.labels, codes.class_names, None,
                          on_pick=lambda i: set_point(codes.mu[i]))
     d = ckpt.config.latent_dim
     if d <= TOP_DIMS:

@@ -37,6 +37,7 @@ from torch import Tensor
 from .config import ModelConfig
 from .metadata import FORMAT, CheckpointError, CheckpointMeta
 from .models import VAE, build_model
+from .snapshots import LatentSnapshots
 
 WEIGHTS_SUFFIX = ".safetensors"
 SIDECAR_SUFFIX = ".json"  # the description of checkpoints written before it moved into the header
@@ -48,6 +49,7 @@ MAX_SIDECAR_BYTES = 1 << 20
 MAX_PARAMETERS = 100_000_000  # 400 MB of float32: far above any model this app trains
 _MODEL_PREFIX = "model."
 _CODES_PREFIX = "codes."
+_SNAPSHOTS_PREFIX = "snapshots."  # the training replay: mu (E, n, D) and labels (n,)
 _TEMP_SUFFIX = ".tmp"
 _FLOATS = ("F16", "BF16", "F32", "F64")
 _INTS = ("I8", "I16", "I32", "I64", "U8")
@@ -93,6 +95,7 @@ class Checkpoint:
     metadata: CheckpointMeta
     codes: LatentCodes | None = None
     path: Path = field(default_factory=Path)
+    snapshots: LatentSnapshots | None = None  # the training replay, when it was saved with one
 
 
 @dataclass(frozen=True)
@@ -181,9 +184,10 @@ def checkpoint_version(path: str | Path) -> str | None:
 
 def save_checkpoint(
     path: str | Path, model: VAE, metadata: dict[str, Any] | None = None, codes: LatentCodes | None = None,
-    *, overwrite: bool = False, expected_version: str | None = None,
+    *, overwrite: bool = False, expected_version: str | None = None, snapshots: LatentSnapshots | None = None,
 ) -> Path:
-    """Write NAME.safetensors in one step; returns its path.
+    """Write NAME.safetensors in one step; returns its path. `snapshots` (the training replay)
+    are stored as float16 codes; `metadata["snapshots"]` may give their seed and split.
 
     An existing checkpoint of that name raises CheckpointExistsError unless `overwrite`;
     with `expected_version` too, only the checkpoint of that version is replaced (someone
@@ -196,11 +200,18 @@ def save_checkpoint(
         tensors[_CODES_PREFIX + "mu"] = torch.from_numpy(codes.mu).half().contiguous()
         tensors[_CODES_PREFIX + "log_var"] = torch.from_numpy(codes.log_var).half().contiguous()
         tensors[_CODES_PREFIX + "labels"] = torch.from_numpy(codes.labels).to(torch.int16).contiguous()
+    replay = None
+    if snapshots is not None:
+        tensors[_SNAPSHOTS_PREFIX + "mu"] = torch.from_numpy(snapshots.mu).half().contiguous()
+        tensors[_SNAPSHOTS_PREFIX + "labels"] = torch.from_numpy(snapshots.labels).to(torch.int16).contiguous()
+        replay = {**((metadata or {}).get("snapshots") or {}), "epochs": snapshots.epochs.tolist(),
+                  "n_points": len(snapshots.labels)}
     description = {
         "format": FORMAT,
         **(metadata or {}),
         "model": model.config.to_dict(),
         "n_codes": 0 if codes is None else len(codes),
+        "snapshots": replay,
         "versions": {"torch": torch.__version__.split("+")[0], "vae_explorer": _package_version()},
     }
     CheckpointMeta.from_dict(json.loads(json.dumps(description)), weights_path.name)
@@ -311,16 +322,30 @@ def _check_tensors(weights_path: Path, meta: CheckpointMeta, header: dict[str, A
         )
     codes = {k[len(_CODES_PREFIX):]: (v.get("dtype"), tuple(v["shape"])) for k, v in header.items()
              if k.startswith(_CODES_PREFIX)}
-    if not codes:
-        return
     n, d = meta.n_codes, meta.model.latent_dim
     wanted = {"mu": ((n, d), _FLOATS), "log_var": ((n, d), _FLOATS), "labels": ((n,), _INTS)}
-    if set(codes) != set(wanted) or any(codes[k][1] != shape or codes[k][0] not in dtypes
-                                        for k, (shape, dtypes) in wanted.items()):
+    if codes and not _fits(codes, wanted):
         raise CheckpointError(
             f"{name} has damaged latent codes: it needs codes.mu and codes.log_var of {n} x {d} "
             f"and codes.labels of {n}, as its description says"
         )
+    replay = {k[len(_SNAPSHOTS_PREFIX):]: (v.get("dtype"), tuple(v["shape"])) for k, v in header.items()
+              if k.startswith(_SNAPSHOTS_PREFIX)}
+    facts = meta.snapshots
+    if facts is None and not replay:
+        return  # saved without a training replay, as every model before it was
+    e, n = (0, 0) if facts is None else (len(facts.epochs), facts.n_points)
+    if facts is None or not _fits(replay, {"mu": ((e, n, d), _FLOATS), "labels": ((n,), _INTS)}):
+        raise CheckpointError(
+            f"{name} has a damaged training replay: its snapshots do not match what its description says"
+        )
+
+
+def _fits(found: dict[str, tuple[Any, tuple[int, ...]]], wanted: dict[str, tuple[tuple[int, ...], tuple[str, ...]]]) -> bool:
+    """Whether the tensors `found` (name -> dtype, shape) are exactly those `wanted` (name -> shape, dtypes)."""
+    return set(found) == set(wanted) and all(
+        found[k][1] == shape and found[k][0] in dtypes for k, (shape, dtypes) in wanted.items()
+    )
 
 
 def inspect_checkpoint(path: str | Path) -> CheckpointMeta:
@@ -338,7 +363,8 @@ def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> Che
     meta = inspect_checkpoint(weights_path)
     try:
         with safe_open(weights_path, framework="pt") as f:
-            tensors = {k: f.get_tensor(k) for k in f.keys() if k.startswith((_MODEL_PREFIX, _CODES_PREFIX))}
+            tensors = {k: f.get_tensor(k) for k in f.keys()
+                       if k.startswith((_MODEL_PREFIX, _CODES_PREFIX, _SNAPSHOTS_PREFIX))}
     except (SafetensorError, OSError, ValueError, RuntimeError):
         raise CheckpointError(f"{weights_path.name} is damaged or truncated: it is not a valid safetensors file") from None
     state = {k[len(_MODEL_PREFIX):]: v.float() for k, v in tensors.items() if k.startswith(_MODEL_PREFIX)}
@@ -348,7 +374,11 @@ def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> Che
     if _CODES_PREFIX + "mu" in tensors:
         codes = LatentCodes(tensors[_CODES_PREFIX + "mu"], tensors[_CODES_PREFIX + "log_var"],
                             tensors[_CODES_PREFIX + "labels"])
-    return Checkpoint(model.to(device).eval(), meta.model, meta, codes, weights_path)
+    snapshots = None
+    if meta.snapshots is not None:
+        snapshots = LatentSnapshots(np.array(meta.snapshots.epochs), tensors[_SNAPSHOTS_PREFIX + "mu"].float().numpy(),
+                                    tensors[_SNAPSHOTS_PREFIX + "labels"].numpy())
+    return Checkpoint(model.to(device).eval(), meta.model, meta, codes, weights_path, snapshots)
 
 
 def _looks_like_description(sidecar_path: Path) -> bool:

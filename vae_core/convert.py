@@ -147,7 +147,7 @@ def import_checkpoint(weights: bytes, sidecar: bytes | None, name: str, folder: 
         ckpt = load_checkpoint(staged_weights)  # every check a local checkpoint gets
     kept = {k: v for k, v in ckpt.metadata.to_dict().items() if k not in ("format", "model", "n_codes", "versions")}
     try:  # one step, under the folder's save lock: a name taken meanwhile is refused, never replaced
-        return save_checkpoint(folder / stem, ckpt.model, kept, ckpt.codes)
+        return save_checkpoint(folder / stem, ckpt.model, kept, ckpt.codes, snapshots=ckpt.snapshots)
     except CheckpointExistsError:
         raise CheckpointError(f"a model named {stem} exists already: choose another name") from None
 

@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 OPSET = 18  # onnxruntime-web 1.31 runs opsets up to 23; 18 is torch.onnx's own default
 MAX_BATCH = 4096
 INPUT, OUTPUT = "z", "image"
-_EXPORT_LOCK = threading.Lock()  # torch.export traces through global state: one export at a time
+_EXPORT_LOCK = threading.RLock()  # torch.export traces through global state: one export at a time
 
 
 class _Decode(nn.Module):
@@ -91,6 +91,8 @@ class DecoderExports:
         """The file of `model`'s exported decoder, exported now unless it is kept already."""
         path = self.path(model)
         if not path.is_file():
-            atomic_write(path, decoder_onnx(model))
-            logger.info("exported %s's decoder to %s", model.config.arch, path)
+            with _EXPORT_LOCK:  # a second caller waits for the first one's file instead of exporting again
+                if not path.is_file():
+                    atomic_write(path, decoder_onnx(model))
+                    logger.info("exported %s's decoder to %s", model.config.arch, path)
         return path

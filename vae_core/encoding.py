@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import torch
 from PIL import Image
-from scipy.spatial.distance import cdist
 
 from .images import BatchItem, PhotoSteps, PreprocessSteps, preprocess_many, to_tensor
 from .inference import encode_images, to_display
@@ -153,6 +152,8 @@ def nearest_neighbours(mu_query: np.ndarray, mu_data: np.ndarray, k: int) -> tup
     """
     query = np.atleast_2d(np.asarray(mu_query, dtype=np.float64))
     data = np.asarray(mu_data, dtype=np.float64)
+    from scipy.spatial.distance import cdist  # not at the top: seconds of import on every server start
+
     distances = cdist(query, data)  # (M, N)
     k = min(k, data.shape[0])
     index = np.argsort(distances, axis=1, kind="stable")[:, :k]

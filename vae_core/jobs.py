@@ -32,6 +32,7 @@ from .eta import training_eta
 from .inference import decode_latents, encode_images, to_display
 from .models import build_model
 from .naming import sanitize_checkpoint_name
+from .snapshots import LatentSnapshots
 from .training import EpochMetrics, StepMetrics, Trainer, evaluate
 
 logger = logging.getLogger(__name__)
@@ -283,6 +284,17 @@ class TrainingJob:
     def epochs(self) -> list[EpochMetrics]:
         with self._lock:
             return list(self._epochs)
+
+    def snapshots(self) -> LatentSnapshots | None:
+        """The followed test images' codes after each epoch so far (the training replay); None before any."""
+        with self._lock:
+            return None if self._trainer is None else self._trainer.recorder.snapshots()
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """The names of the data's classes (empty until the data is loaded, or when it names none)."""
+        with self._lock:
+            return () if self._trainer is None else tuple(self._trainer.data.class_names)
 
     def progress(self) -> Progress:
         """How far, how fast, how long still (the ETA costs each epoch left at the recent epochs' wall time)."""

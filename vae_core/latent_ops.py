@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy.stats import chi2, norm
 
 from .losses import kl_per_dim
 
@@ -56,6 +55,8 @@ def lerp_midpoint_percentile(d: int) -> float:
     0.11 for d = 8, 0.04 for d = 16 (the segment cuts through the empty middle; slerp keeps
     the norm, near the 50th percentile).
     """
+    from scipy.stats import chi2  # not at the top: seconds of import on every server start
+
     return float(chi2.cdf(chi2.median(d) / 2.0, d))
 
 
@@ -85,6 +86,8 @@ def prior_quantiles(n: int) -> np.ndarray:
     Inverse-CDF spacing (Kingma & Welling 2014, Fig. 4): each value stands for 1/n of the
     prior's mass, so the grid is dense where the prior is and never reaches +-infinity.
     """
+    from scipy.stats import norm  # not at the top: seconds of import on every server start
+
     return norm.ppf((np.arange(n) + 0.5) / n)
 
 

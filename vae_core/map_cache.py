@@ -25,8 +25,8 @@ import numpy as np
 
 from .checkpoints import atomic_write
 from .projection import (
-    TSNE_EARLY_ITER, TSNE_ITER, LinearProjection, Method, Progress, Projection, TSNEProjection, fit_projection,
-    tsne_projection,
+    TSNE_EARLY_ITER, TSNE_ITER, UMAP_MIN_DIST, UMAP_NEIGHBOURS, LinearProjection, Method, NeighbourMap, Progress,
+    Projection, TSNEProjection, fit_projection, tsne_projection, umap_projection,
 )
 
 logger = logging.getLogger(__name__)
@@ -41,11 +41,13 @@ _ARRAY_OVERHEAD = 4096  # an .npy header and a zip entry, generously
 
 def map_settings(method: Method, dims: tuple[int, int] = (0, 1), perplexity: float = 30.0, seed: int = 0) -> str:
     """The settings a map of `method` depends on, as a file-name part ("pca", "raw-3-1",
-    "tsne-p30-s0-it250+250"); settings the method ignores are left out."""
+    "tsne-p30-s0-it250+250", "umap-n15-d0.1-s0"); settings the method ignores are left out."""
     if method == "raw":
         return f"raw-{int(dims[0])}-{int(dims[1])}"
     if method == "tsne":
         return f"tsne-p{float(perplexity):g}-s{int(seed)}-it{TSNE_EARLY_ITER}+{TSNE_ITER}"
+    if method == "umap":
+        return f"umap-n{UMAP_NEIGHBOURS}-d{UMAP_MIN_DIST:g}-s{int(seed)}"
     return str(method)
 
 
@@ -110,8 +112,10 @@ def save_map(path: Path, projection: Projection) -> bool:
     if isinstance(projection, LinearProjection):
         arrays |= {"origin": projection.origin, "components": projection.components,
                    "explained_variance_ratio": projection.explained_variance_ratio}
-    elif isinstance(projection, TSNEProjection):
-        arrays |= {"perplexity": np.array(projection.perplexity), "seed": np.array(projection.seed)}
+    elif isinstance(projection, NeighbourMap):
+        arrays["seed"] = np.array(projection.seed)
+        if isinstance(projection, TSNEProjection):
+            arrays["perplexity"] = np.array(projection.perplexity)
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     try:
@@ -176,6 +180,8 @@ def load_map(path: Path, codes: np.ndarray, k: int = 10) -> Projection | None:
                 )
             if method == "tsne":
                 return tsne_projection(embedding, codes, k, float(saved["perplexity"]), int(saved["seed"]))
+            if method == "umap":
+                return umap_projection(embedding, codes, k, int(saved["seed"]))
             raise ValueError(f"unknown method {method!r}")
     except (OSError, EOFError, KeyError, TypeError, ValueError, zipfile.BadZipFile) as err:
         logger.warning("ignoring the damaged map file %s (%s); the map is refitted", path, err)

@@ -24,8 +24,31 @@ MAX_HISTORY = 100_000  # test losses kept, one per epoch
 MODEL_KEYS = ("arch", "image_shape", "latent_dim", "hidden_dim")
 
 
+MAX_SNAPSHOT_POINTS = 10_000  # test images a training replay may follow
+MAX_SNAPSHOT_BYTES = 4 << 20  # float16 codes of a training replay's frames (thinned to fit when saved)
+
+
 class CheckpointError(ValueError):
     """A checkpoint cannot be used; the message says why in the user's terms."""
+
+
+@dataclass(frozen=True)
+class SnapshotFacts:
+    """What the training replay stored with a model holds (vae_core/snapshots.py): the codes of
+    `n_points` test images drawn by `seed`, after each of `epochs` (0: before training)."""
+
+    epochs: tuple[int, ...]
+    n_points: int
+    seed: int = 0
+    split: str = "test"  # which images were followed
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.n_points <= MAX_SNAPSHOT_POINTS:
+            raise ValueError(f"snapshots.n_points must be between 1 and {MAX_SNAPSHOT_POINTS:,}")
+        if not self.epochs or len(self.epochs) > MAX_HISTORY + 1 or len(self.split) > MAX_TEXT:
+            raise ValueError("snapshots must list between 1 and 100,001 epochs")
+        if not all(0 <= a < b <= MAX_HISTORY for a, b in zip(self.epochs, self.epochs[1:])) or self.epochs[0] < 0:
+            raise ValueError("snapshots.epochs must be increasing epoch numbers from 0")
 
 
 @dataclass(frozen=True)
@@ -51,6 +74,7 @@ class CheckpointMeta:
     versions: dict[str, str] = field(default_factory=dict)
     imported_from: dict[str, str] | None = None  # source, file and sha256 of a model trained elsewhere
     disentanglement: Disentanglement | None = None  # MIG against a data set's known factors (shapes)
+    snapshots: SnapshotFacts | None = None  # a replay of training stored with the model (older ones have none)
 
     def __post_init__(self) -> None:
         if self.format != FORMAT:
@@ -75,6 +99,9 @@ class CheckpointMeta:
             raise ValueError("the final losses must be finite numbers")
         if any(len(part) > MAX_CLASSES for part in (self.final or {}, self.test or {}, self.split or {})):
             raise ValueError("final, test or split has too many entries")
+        replay = self.snapshots
+        if replay is not None and len(replay.epochs) * replay.n_points * self.model.latent_dim * 2 > MAX_SNAPSHOT_BYTES:
+            raise ValueError(f"its training replay declares more than {MAX_SNAPSHOT_BYTES >> 20} MB of codes")
 
     @property
     def likelihood(self) -> str:

@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from scipy.signal import fftconvolve
 
 PERPLEXITY = 5.0  # openTSNE transform's defaults: local affinities for a new point
 N_ITER = 100  # openTSNE runs 250; the neighbour start leaves little to do (error in the bench)
@@ -81,8 +80,28 @@ def repulsion_field(embedding: np.ndarray, grid: int = GRID, pad: float = 0.25) 
     offsets = np.arange(-(grid - 1), grid)
     dx, dy = np.meshgrid(offsets * step[0], offsets * step[1], indexing="ij")
     q = 1.0 / (1.0 + dx**2 + dy**2)
+    from scipy.signal import fftconvolve  # not at the top: seconds of import on every server start
+
     values = np.stack([fftconvolve(density, kernel, mode="same") for kernel in (q, dx * q**2, dy * q**2)])
     return RepulsionField(origin, step, values)
+
+
+def nearest_codes(
+    codes: np.ndarray, new_codes: np.ndarray, k: int, squared_norms: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(indices, distances), each (M, k), of the k nearest of `codes` (N, D) to each new code,
+    nearest first: exact, by one matrix product per block of new codes (a k-d tree gains
+    nothing in 16 dimensions: 30x slower here at 100k codes)."""
+    norms = np.einsum("nd,nd->n", codes, codes) if squared_norms is None else squared_norms
+    blocks = []
+    for block in np.array_split(new_codes, -(-len(new_codes) // _BLOCK)):
+        d2 = norms[None, :] - 2.0 * block @ codes.T
+        blocks.append(np.argpartition(d2, k - 1, axis=1)[:, :k] if k < d2.shape[1]
+                      else np.broadcast_to(np.arange(k), d2.shape))
+    index = np.concatenate(blocks)
+    distances = np.linalg.norm(new_codes[:, None, :] - codes[index], axis=2)
+    order = np.argsort(distances, axis=1, kind="stable")
+    return np.take_along_axis(index, order, axis=1), np.take_along_axis(distances, order, axis=1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,18 +125,9 @@ class MapPlacer:
         from openTSNE._tsne import compute_gaussian_perplexity
 
         k = min(len(self.codes), int(3 * self.perplexity))
-        index = np.concatenate([self._nearest(block, k) for block in np.array_split(new_codes, -(-len(new_codes) // _BLOCK))])
-        distances = np.linalg.norm(new_codes[:, None, :] - self.codes[index], axis=2)
-        order = np.argsort(distances, axis=1, kind="stable")
-        index, distances = np.take_along_axis(index, order, axis=1), np.take_along_axis(distances, order, axis=1)
+        index, distances = nearest_codes(self.codes, new_codes, k, self.squared_norms)
         p = np.asarray(compute_gaussian_perplexity(distances, np.array([min(self.perplexity, k / 3)]), num_threads=1))
         return index, p / p.sum(axis=1, keepdims=True)
-
-    def _nearest(self, block: np.ndarray, k: int) -> np.ndarray:
-        """Indices (B, k) of the k nearest codes of each row: one matrix product over all codes
-        (a k-d tree gains nothing in 16 dimensions: 30x slower here at 100k codes)."""
-        d2 = self.squared_norms[None, :] - 2.0 * block @ self.codes.T
-        return np.argpartition(d2, k - 1, axis=1)[:, :k] if k < d2.shape[1] else np.broadcast_to(np.arange(k), d2.shape)
 
     def start(self, index: np.ndarray) -> np.ndarray:
         """Each new code's start: the median map position of its neighbours (M, 2)."""
@@ -143,3 +153,45 @@ class MapPlacer:
             update = _MOMENTUM * update - _LEARNING_RATE * gains * gradient
             y = np.clip(y + update, lo, hi)
         return y
+
+
+UMAP_TRANSFORM_SEED = 42  # umap-learn's transform_seed default
+
+
+def umap_place(
+    codes: np.ndarray, embedding: np.ndarray, new_codes: np.ndarray, n_neighbors: int, min_dist: float,
+) -> np.ndarray:
+    """Map positions (M, 2) of `new_codes` (M, D) in the fixed UMAP map `embedding` (N, 2) of
+    `codes` (N, D): umap-learn's own `UMAP.transform` (the fuzzy graph to the n_neighbors
+    nearest codes, its weighted mean as the start, then its layout optimisation with the map
+    held fixed), from the arrays alone, so a map read from disk places codes too. The
+    neighbours are exact (`nearest_codes`), as umap-learn's are below 4,096 codes."""
+    import scipy.sparse
+    from sklearn.utils import check_random_state
+    from umap.layouts import optimize_layout_euclidean
+    from umap.umap_ import (
+        INT32_MAX, INT32_MIN, compute_membership_strengths, find_ab_params, init_graph_transform,
+        make_epochs_per_sample, smooth_knn_dist,
+    )
+
+    new_codes = np.asarray(new_codes, dtype=np.float64).reshape(-1, codes.shape[1])
+    k = min(int(n_neighbors), len(codes))
+    index, distances = nearest_codes(codes, new_codes, k)
+    distances = distances.astype(np.float32)
+    sigmas, rhos = smooth_knn_dist(distances, float(k), local_connectivity=0.0)
+    rows, cols, vals, _ = compute_membership_strengths(index.astype(np.int32), distances, sigmas, rhos, bipartite=True)
+    graph = scipy.sparse.coo_matrix((vals, (rows, cols)), shape=(len(new_codes), len(codes)))
+    csr = graph.tocsr()
+    csr.eliminate_zeros()
+    fixed = np.ascontiguousarray(embedding, dtype=np.float32)
+    start = init_graph_transform(csr, fixed)
+    n_epochs = 100 if len(new_codes) <= 10_000 else 30  # as UMAP.transform chooses them
+    graph.data[graph.data < graph.data.max() / n_epochs] = 0.0
+    graph.eliminate_zeros()
+    a, b = find_ab_params(1.0, min_dist)
+    rng_state = check_random_state(UMAP_TRANSFORM_SEED).randint(INT32_MIN, INT32_MAX, 3).astype(np.int64)
+    placed = optimize_layout_euclidean(
+        start, fixed.copy(), graph.row, graph.col, n_epochs, len(codes), make_epochs_per_sample(graph.data, n_epochs),
+        a, b, rng_state, 1.0, 1.0 / 4.0, 5.0, False,
+    )
+    return np.asarray(placed, dtype=np.float64)

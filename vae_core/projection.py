@@ -1,6 +1,6 @@
 """2-D maps of latent codes, and the way back from a map position to a latent point.
 
-Three maps of codes (N, D):
+Four maps of codes (N, D):
 - "pca": the plane of the two leading principal components. Exact both ways within the
   plane: a map point goes back to the data mean plus its two coordinates along the
   components, i.e. zero along every other principal component.
@@ -10,6 +10,9 @@ Three maps of codes (N, D):
   fixed map by `placement.MapPlacer` (openTSNE's transform objective, in milliseconds at
   any map size: bench/large_map.py). t-SNE has no inverse: a map point goes back to an inverse-distance
   weighted blend of the codes of its k nearest map neighbours, so it is approximate.
+- "umap": umap-learn (exact neighbours, given to it; 1 thread), timed and compared with
+  t-SNE in bench/map_speed.py. New codes are placed by umap-learn's own transform steps
+  (`placement.umap_place`); the way back is the same neighbour blend as t-SNE's.
 
 `ProjectionJob` fits on a thread; given a `map_cache.MapCache` it reads a map fitted
 before (by this or an earlier server) from disk instead, and saves a new one there.
@@ -18,27 +21,31 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import threading
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from .inference import decode_latents
 from .models import VAE
-from .placement import MapPlacer
+from .placement import MapPlacer, umap_place
 
 if TYPE_CHECKING:
+    from scipy.spatial import cKDTree
+
     from .map_cache import MapCache
 
 logger = logging.getLogger(__name__)
 
-Method = Literal["pca", "tsne", "raw"]
-METHODS: tuple[Method, ...] = ("pca", "tsne", "raw")
+Method = Literal["pca", "tsne", "umap", "raw"]
+METHODS: tuple[Method, ...] = ("pca", "tsne", "umap", "raw")
+NEIGHBOUR_MAPS: tuple[Method, ...] = ("tsne", "umap")  # fitted on a thread, one at a time, kept on disk
 Progress = Callable[[float], None]
 
 TSNE_EARLY_ITER = 250  # early exaggeration (openTSNE's default), then the main phase:
@@ -47,6 +54,8 @@ TSNE_ITER = 250  # half openTSNE's 500; on 10k codes 40% less time at the same t
 # it: 0.7 s vs 4.7 s at 10k, 4.3 s vs 29 s at 50k, 15.6 s at 100k (bench/large_map.py's codes)
 TSNE_EXACT_KNN_MAX = 200_000
 _PROGRESS_EVERY = 10  # iterations between progress reports
+UMAP_NEIGHBOURS = 15  # umap-learn's defaults
+UMAP_MIN_DIST = 0.1
 
 
 class Projection(ABC):
@@ -95,21 +104,22 @@ class LinearProjection(Projection):
 
 
 @dataclass(frozen=True, eq=False)
-class TSNEProjection(Projection):
-    """t-SNE map; the way back blends the codes of the `k` nearest map neighbours."""
+class NeighbourMap(Projection):
+    """A map with no inverse (t-SNE, UMAP): the way back blends the codes of the `k` nearest
+    map neighbours."""
 
     method: Method
     embedding: np.ndarray  # (N, 2)
     codes: np.ndarray  # (N, D) the mapped codes, blended by `to_latent`
     k: int
-    perplexity: float  # the one fitted, as given to `fit_projection`
     seed: int
-    tree: cKDTree = field(repr=False)  # over `embedding`
 
     @cached_property
-    def placer(self) -> MapPlacer:
-        """Places new codes against this fixed map (its repulsion field is built on first use)."""
-        return MapPlacer(self.codes, self.embedding)
+    def tree(self) -> cKDTree:
+        """Over `embedding`."""
+        from scipy.spatial import cKDTree  # not at the top: seconds of import on every server start
+
+        return cKDTree(self.embedding)
 
     @property
     def is_exact(self) -> bool:
@@ -125,8 +135,31 @@ class TSNEProjection(Projection):
         z = np.einsum("mk,mkd->md", weights, self.codes[idx])
         return z[0] if xy.ndim == 1 else z
 
+
+@dataclass(frozen=True, eq=False)
+class TSNEProjection(NeighbourMap):
+    """t-SNE map; new codes are placed by `placement.MapPlacer`."""
+
+    perplexity: float = 30.0  # the one fitted, as given to `fit_projection`
+
+    @cached_property
+    def placer(self) -> MapPlacer:
+        """Places new codes against this fixed map (its repulsion field is built on first use)."""
+        return MapPlacer(self.codes, self.embedding)
+
     def transform(self, codes: np.ndarray) -> np.ndarray:
         return self.placer.place(codes)
+
+
+@dataclass(frozen=True, eq=False)
+class UMAPProjection(NeighbourMap):
+    """UMAP map; new codes are placed by umap-learn's transform steps (`placement.umap_place`)."""
+
+    n_neighbors: int = UMAP_NEIGHBOURS
+    min_dist: float = UMAP_MIN_DIST
+
+    def transform(self, codes: np.ndarray) -> np.ndarray:
+        return umap_place(self.codes, self.embedding, codes, self.n_neighbors, self.min_dist)
 
 
 def fit_projection(
@@ -139,9 +172,9 @@ def fit_projection(
     n_jobs: int = 1,
     k: int = 10,
 ) -> Projection:
-    """Fit a 2-D map of `codes` (N, D). `dims` is used by "raw"; `perplexity`, `seed`,
-    `n_jobs` and `k` (neighbours blended on the way back) by "tsne". `progress` gets the
-    finished fraction in [0, 1] during t-SNE's optimisation."""
+    """Fit a 2-D map of `codes` (N, D). `dims` is used by "raw"; `perplexity` by "tsne"; `seed`,
+    `n_jobs` and `k` (neighbours blended on the way back) by "tsne" and "umap". `progress` gets
+    the finished fraction in [0, 1] during their optimisation."""
     codes = np.asarray(codes, dtype=np.float64)
     if codes.ndim != 2 or codes.shape[1] < 2 or len(codes) < 2:
         raise ValueError(f"a map needs at least 2 codes of at least 2 dimensions, got shape {codes.shape}")
@@ -151,6 +184,8 @@ def fit_projection(
         return _fit_raw(codes, dims)
     if method == "tsne":
         return _fit_tsne(codes, perplexity, seed, progress, n_jobs, k)
+    if method == "umap":
+        return _fit_umap(codes, seed, progress, k)
     raise ValueError(f"unknown map method {method!r}; choose one of {', '.join(METHODS)}")
 
 
@@ -217,7 +252,53 @@ def _fit_tsne(
 
 def tsne_projection(embedding: np.ndarray, codes: np.ndarray, k: int, perplexity: float, seed: int) -> TSNEProjection:
     """A t-SNE map from its layout (N, 2), centred on its bounding box, and its codes (N, D)."""
-    return TSNEProjection("tsne", embedding, codes, k, float(perplexity), int(seed), cKDTree(embedding))
+    return TSNEProjection("tsne", embedding, codes, k, int(seed), float(perplexity))
+
+
+def umap_projection(embedding: np.ndarray, codes: np.ndarray, k: int, seed: int) -> UMAPProjection:
+    """A UMAP map from its layout (N, 2), centred on its bounding box, and its codes (N, D)."""
+    return UMAPProjection("umap", embedding, codes, k, int(seed))
+
+
+class _ProgressFile:
+    """Where umap-learn's progress bar (tqdm) writes: reads its "n/total" epochs into
+    `progress`, which may raise FitCancelled to end the fit between two epochs."""
+
+    def __init__(self, progress: Progress | None, start: float) -> None:
+        self._progress, self._start = progress, start
+
+    def write(self, text: str) -> None:
+        counts = re.findall(r"(\d+)/(\d+)", text)
+        if counts and self._progress is not None:
+            done, total = map(int, counts[-1])
+            self._progress(self._start + (1.0 - self._start) * done / max(total, 1))
+
+    def flush(self) -> None:
+        pass
+
+
+def _fit_umap(codes: np.ndarray, seed: int, progress: Progress | None, k: int) -> UMAPProjection:
+    from sklearn.neighbors import NearestNeighbors
+
+    report = progress or (lambda fraction: None)
+    report(0.0)
+    n_neighbors = min(UMAP_NEIGHBOURS, len(codes) - 1)
+    # exact neighbours (each code's own first), as t-SNE's: faster than pynndescent's index on
+    # low-dimensional codes, and no index to compile
+    distances, index = NearestNeighbors(n_neighbors=n_neighbors).fit(codes).kneighbors(codes)
+    report(0.05)
+    from umap import UMAP  # its first import compiles numba code: minutes, once per machine (cached)
+
+    reducer = UMAP(
+        n_neighbors=n_neighbors, min_dist=UMAP_MIN_DIST, random_state=seed, n_jobs=1,
+        precomputed_knn=(index, distances), tqdm_kwds={"disable": False, "file": _ProgressFile(progress, 0.1)},
+    )
+    report(0.1)
+    with warnings.catch_warnings():  # that random_state means one thread, and no search index: both meant
+        warnings.simplefilter("ignore", UserWarning)
+        embedding = np.asarray(reducer.fit_transform(codes), dtype=np.float64)
+    embedding -= (embedding.max(axis=0) + embedding.min(axis=0)) / 2
+    return umap_projection(embedding, codes, k, seed)
 
 
 def map_bounds(embedding: np.ndarray, pad: float = 0.05) -> tuple[float, float, float, float]:
@@ -271,7 +352,7 @@ class ProjectionJob:
         cache: MapCache | None,
     ) -> None:
         try:
-            slot = self._turn() if method == "tsne" else contextlib.nullcontext()
+            slot = self._turn() if method in NEIGHBOUR_MAPS else contextlib.nullcontext()
             if cache is None:
                 with slot:
                     self.projection = fit_projection(codes, method, dims, perplexity, seed, progress=self._report)

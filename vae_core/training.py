@@ -33,6 +33,7 @@ from .evaluation import reported_figures
 from .losses import loss_parts
 from .models import VAE, build_model
 from .resume import TrainingState, save_training_state
+from .snapshots import SNAPSHOT_POINTS, SnapshotRecorder, frames_that_fit, snapshot_subset
 
 EVAL_BATCH = 2048
 STREAM_WORKERS = min(4, os.cpu_count() or 1)
@@ -154,6 +155,11 @@ class Trainer:
             train, test = data, test_data
         train, val = train_test_split(train, train_config.val_fraction, train_config.seed + 1)
         self.train_images, self.val_images, self.test_images = (self._on_device(part) for part in (train, val, test))
+        followed = test.subset(snapshot_subset(len(test), min(SNAPSHOT_POINTS, len(test)), train_config.seed))
+        followed = followed if isinstance(followed, ImageData) else preload(followed)
+        # the same test images encoded after every epoch: the replay of the space organising itself
+        self.recorder = SnapshotRecorder(followed.images.to(self.device), followed.labels,
+                                         lambda x: encode_all(self.model, x)[0])
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(train_config.seed)
             self.model = build_model(model_config).to(self.device)
@@ -195,6 +201,8 @@ class Trainer:
         n, bs = len(self.train_images), cfg.batch_size
         steps = self.steps_per_epoch()
         start = time.perf_counter() - (self.history[-1].elapsed_s if self.history else 0.0)
+        if self.recorder.last_epoch is None:
+            self.recorder.record(len(self.history))  # where the codes start (a resumed run: where it resumed)
         self._step_model.train()
         for epoch in range(len(self.history) + 1, cfg.epochs + 1):
             epoch_start = time.perf_counter()
@@ -236,6 +244,7 @@ class Trainer:
                 val["loss"], val["recon"], val["kl"], total_seen / epoch_s, epoch_s, time.perf_counter() - start, is_best,
             )
             self.history.append(metrics)
+            self.recorder.record(epoch)
             if resume_to is not None and self.dist.is_main:
                 save_training_state(resume_to, self.training_state())
             yield metrics
@@ -302,6 +311,7 @@ class Trainer:
             "val_loss_history": [round(m.val_loss, 4) for m in self.history],
             "train_seconds": round(last.elapsed_s, 2) if last else 0.0,
             "split": {"train": len(self.train_images), "val": len(self.val_images), "test": len(self.test_images)},
+            "snapshots": {"seed": self.train_config.seed, "split": "test"},
             "final": None if best is None else {
                 "best_epoch": best.epoch, "val_loss": best.val_loss, "val_recon": best.val_recon,
                 "val_kl": best.val_kl, "train_loss": best.train_loss,
@@ -326,4 +336,9 @@ class Trainer:
             if factors is not None:
                 found = mutual_information_gap(mu.numpy(), factors.numpy(), self.data.factor_names)
                 metadata["disentanglement"] = found.to_dict()
-        return save_checkpoint(path, model, metadata, codes, overwrite=overwrite, expected_version=expected_version)
+        snapshots = self.recorder.snapshots()
+        if snapshots is not None:
+            best = (metadata["final"] or {}).get("best_epoch")
+            snapshots = snapshots.thinned(frames_that_fit(*snapshots.mu.shape[1:]), keep=best)
+        return save_checkpoint(path, model, metadata, codes, overwrite=overwrite, expected_version=expected_version,
+                               snapshots=snapshots)

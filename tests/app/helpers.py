@@ -1,8 +1,10 @@
 """Opening a page in AppTest the way a user reaches it: through app.py, with a model picked."""
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -31,3 +33,10 @@ def open_app_page(
     at.run()
     assert not at.exception
     return at
+
+
+def plotly_values(field: list | dict) -> np.ndarray:
+    """Plotly sends NumPy arrays as base64 typed arrays ({"dtype", "bdata"}), lists as lists."""
+    if isinstance(field, dict):
+        return np.frombuffer(base64.b64decode(field["bdata"]), dtype=field["dtype"])
+    return np.asarray(field, dtype=np.float64)

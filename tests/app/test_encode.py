@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import base64
 import io
 import json
 import tomllib
@@ -13,7 +12,7 @@ import pytest
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
-from .helpers import open_app_page
+from .helpers import open_app_page, plotly_values
 
 from ui.state import HANDOFF_KEY
 from vae_core import DataError, load_checkpoint
@@ -57,14 +56,7 @@ def captions(at: AppTest) -> list[str]:
 def map_traces(at: AppTest) -> dict[str, np.ndarray]:
     """The latent map's traces (the last chart on the page): name -> points (n, 2)."""
     spec = json.loads(at.get("plotly_chart")[-1].proto.spec)
-    return {trace["name"]: np.column_stack([_values(trace["x"]), _values(trace["y"])]) for trace in spec["data"]}
-
-
-def _values(field: list | dict) -> np.ndarray:
-    """Plotly sends NumPy arrays as base64 typed arrays ({"dtype", "bdata"}), lists as lists."""
-    if isinstance(field, dict):
-        return np.frombuffer(base64.b64decode(field["bdata"]), dtype=field["dtype"])
-    return np.asarray(field, dtype=np.float64)
+    return {trace["name"]: np.column_stack([plotly_values(trace["x"]), plotly_values(trace["y"])]) for trace in spec["data"] if "name" in trace}
 
 
 def test_renders_without_an_upload() -> None:
@@ -143,9 +135,9 @@ def test_tsne_map_places_samples_and_draws_no_ellipse() -> None:
 
 
 def test_without_the_data_set_neighbours_are_decoded_from_their_codes(monkeypatch: pytest.MonkeyPatch) -> None:
-    import ui.loaders as loaders
+    import ui.encode_panels as panels
 
-    monkeypatch.setattr(loaders, "model_dataset", lambda ckpt: None)
+    monkeypatch.setattr(panels, "model_dataset", lambda ckpt: None)
     at = upload(open_page(), ("seven.png", digit_png()))
     assert sum("d = " in c for c in captions(at)) == 8
     assert any("decoded from their mu" in c.value for c in at.caption)
@@ -204,3 +196,47 @@ def test_an_upload_unlike_the_training_data_is_flagged_beside_the_label_guess() 
     at.selectbox(key="encode_pick").set_value(1).run()
     assert not [w for w in at.warning if "Unlike the training data" in w.value]
     assert any("Like the training data" in c.value for c in at.caption)
+
+
+def draw(at: AppTest, strokes: list[np.ndarray]) -> AppTest:
+    """What the pad's strokes message leaves behind (the component itself needs a browser)."""
+    at.session_state["encode_strokes"] = strokes
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_a_drawing_is_encoded_as_its_picture_uploaded_and_shown_on_the_map() -> None:
+    from vae_core.drawing import drawing_png
+
+    seven = [np.array([[0.2, 0.2], [0.8, 0.2]]), np.array([[0.78, 0.2], [0.4, 0.9]])]
+    at = open_page()
+    at.segmented_control(key="encode_source").set_value("draw").run()
+    assert not at.exception and any("Draw a digit" in info.value for info in at.info)
+    at = draw(at, seven)
+    model = load_checkpoint(REPO / "checkpoints" / "digits-mlp-2d").model
+    expected = encode_uploads(model, [("drawing", drawing_png(seven))]).encoding
+    assert at.metric[0].value == f"{expected.kl[0]:.2f} nats"
+    assert {"input, 8×8", "decode(mu)"} <= set(captions(at))
+    traces = map_traces(at)  # a 2-D model: mu at its coordinates, with q's exact ellipse
+    np.testing.assert_allclose(traces["mu of drawing"][0], expected.mu[0], rtol=1e-5)
+    assert "q(z|x), 2σ" in traces
+    at.button(key="send_explore").click().run()
+    assert at.session_state[HANDOFF_KEY].source == "drawing" and at.title[0].value == "Explore"
+
+
+def test_a_cleared_pad_asks_for_a_drawing_again() -> None:
+    at = open_page("mnist-conv-16d")
+    at.segmented_control(key="encode_source").set_value("draw").run()
+    at = draw(at, [np.array([[0.5, 0.1], [0.5, 0.9]])])
+    assert "input, 28×28" in captions(at) and "q(z|x), 2σ" in map_traces(at)  # the PCA plane: still an ellipse
+    at = draw(at, [])
+    assert any("Draw a digit" in info.value for info in at.info) and not at.metric
+
+
+def test_a_colour_model_takes_the_drawing_as_a_picture() -> None:
+    at = open_page("shapes-conv-10d-beta1")
+    at.segmented_control(key="encode_source").set_value("draw").run()
+    assert any("sees colour pictures, not digits" in c.value for c in at.caption)
+    at = draw(at, [np.array([[0.3, 0.3], [0.7, 0.7]])])
+    assert "input, 64×64" in captions(at) and at.metric

@@ -11,7 +11,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from .helpers import open_app_page
+from .helpers import open_app_page, plotly_values
 
 from ui.state import HANDOFF_KEY, LatentPoint
 from vae_core import ModelConfig, build_model, load_checkpoint, save_checkpoint
@@ -31,7 +31,7 @@ def open_tab(at: AppTest, tab: str) -> AppTest:
     return at
 
 
-def slider_values(at: AppTest) -> dict[str, float]:
+def sliderplotly_values(at: AppTest) -> dict[str, float]:
     return {s.key: s.value for s in at.slider if s.key.startswith("z_")}
 
 
@@ -44,7 +44,7 @@ def codes_2d() -> tuple[np.ndarray, np.ndarray]:
 def test_page_renders_on_the_default_model() -> None:
     at = open_page()
     assert at.title[0].value == "Explore"
-    assert list(slider_values(at)) == ["z_0", "z_1"]
+    assert list(sliderplotly_values(at)) == ["z_0", "z_1"]
     assert all(s.min == -4.0 and s.max == 4.0 and s.step == 0.05 for s in at.slider)
     assert len(at.image) == 1 and len(at.get("plotly_chart")) == 1
     assert not at.warning
@@ -61,11 +61,11 @@ def test_moving_a_slider_changes_the_decoded_image() -> None:
 
 def test_sample_from_the_prior_moves_the_sliders() -> None:
     at = open_page()
-    assert slider_values(at) == {"z_0": 0.0, "z_1": 0.0}
+    assert sliderplotly_values(at) == {"z_0": 0.0, "z_1": 0.0}
     before = at.image[0].value
     at.button(key="sample_prior").click().run()
     assert not at.exception
-    assert all(v != 0.0 for v in slider_values(at).values())
+    assert all(v != 0.0 for v in sliderplotly_values(at).values())
     assert at.image[0].value != before
 
 
@@ -77,7 +77,7 @@ def test_start_from_a_data_point_picked_by_label(codes_2d) -> None:
     at.button(key="start_data").click().run()
     assert not at.exception
     expected = mu[np.flatnonzero(labels == 3)[5]]
-    np.testing.assert_allclose(list(slider_values(at).values()), expected, rtol=1e-6)
+    np.testing.assert_allclose(list(sliderplotly_values(at).values()), expected, rtol=1e-6)
 
 
 def test_start_from_a_point_handed_over_by_another_page() -> None:
@@ -87,9 +87,9 @@ def test_start_from_a_point_handed_over_by_another_page() -> None:
     button = at.button(key="start_handoff")
     assert button.label == "Start from the latent map"
     button.click().run()
-    assert slider_values(at) == {"z_0": 0.5, "z_1": -1.25}
+    assert sliderplotly_values(at) == {"z_0": 0.5, "z_1": -1.25}
     at.button(key="start_zero").click().run()
-    assert slider_values(at) == {"z_0": 0.0, "z_1": 0.0}
+    assert sliderplotly_values(at) == {"z_0": 0.0, "z_1": 0.0}
 
 
 def test_a_handed_over_point_of_another_dimension_is_not_offered() -> None:
@@ -103,17 +103,17 @@ def test_large_latent_shows_the_most_informative_dims_and_keeps_hidden_ones() ->
     at = open_page("mnist-conv-16d")
     codes = load_checkpoint(REPO / "checkpoints" / "mnist-conv-16d").codes
     top = [f"z_{k}" for k in rank_dims(codes.mu, codes.log_var)[:8]]
-    assert list(slider_values(at)) == top
+    assert list(sliderplotly_values(at)) == top
     at.button(key="sample_prior").click().run()
     point = at.session_state["explore_z"]
     at.toggle(key="show_all_dims").set_value(True).run()
     assert not at.exception
-    shown = slider_values(at)
+    shown = sliderplotly_values(at)
     assert len(shown) == 16
     assert [shown[f"z_{k}"] for k in range(16)] == pytest.approx(point)  # hidden dims kept the sample
     at.toggle(key="show_all_dims").set_value(False).run()
     at.toggle(key="show_all_dims").set_value(True).run()  # sliders hidden for a run come back as they were
-    assert [slider_values(at)[f"z_{k}"] for k in range(16)] == pytest.approx(point)
+    assert [sliderplotly_values(at)[f"z_{k}"] for k in range(16)] == pytest.approx(point)
 
 
 @pytest.mark.parametrize("model", ["digits-mlp-2d", "mnist-conv-16d"])
@@ -127,6 +127,24 @@ def test_interpolation_draws_both_strips_and_their_paths(model: str) -> None:
     at.toggle(key="interp_to_current").set_value(True).run()
     at.slider(key="interp_steps").set_value(5).run()
     assert not at.exception and len(at.image) == 2
+
+
+def test_interpolation_ends_are_picked_in_galleries_and_its_path_is_drawn_on_the_map(codes_2d) -> None:
+    mu, labels = codes_2d
+    at = open_tab(open_page(), "Interpolation")
+    galleries = {c.key: c for c in at.get("bidi_component") if c.key and c.key.endswith("_gallery")}
+    assert set(galleries) == {"interp_from_gallery", "interp_to_gallery"}
+    at.session_state["interp_to_index"] = 7  # what a press on a thumbnail of the "to" gallery stores
+    at.slider(key="interp_steps").set_value(6).run()
+    assert not at.exception
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    paths = {t["name"]: t for t in spec["data"] if t.get("name") in ("linear", "spherical (slerp)")}
+    linear = np.column_stack([plotly_values(paths["linear"]["x"]), plotly_values(paths["linear"]["y"])])
+    # a 2-D model's map is its latent space: the straight path from code #0 to code #7, in 6 steps
+    np.testing.assert_allclose(linear, np.linspace(mu[0], mu[7], 6), rtol=1e-5, atol=1e-6)
+    assert len(plotly_values(paths["spherical (slerp)"]["x"])) == 6
+    assert any("Data point #7" in c.value for c in at.caption)
+    assert at.image[0].captions[0] == "linear"  # the filmstrip under the map
 
 
 @pytest.mark.parametrize(("model", "rows"), [("digits-mlp-2d", 2), ("mnist-conv-16d", 8)])
@@ -154,7 +172,7 @@ def test_a_model_without_codes_or_data_still_has_sliders() -> None:
     weights = save_checkpoint(Path(os.environ["VAE_EXPLORER_USER_DIR"]) / "no-codes", model, meta)
     at = open_page(weights=weights)
     assert "no latent codes" in at.warning[0].value
-    assert list(slider_values(at)) == ["z_0", "z_1", "z_2"] and not at.get("plotly_chart")
+    assert list(sliderplotly_values(at)) == ["z_0", "z_1", "z_2"] and not at.get("plotly_chart")
     before = at.image[0].value
     at.slider(key="z_2").set_value(-2.0).run()
     assert not at.exception and at.image[0].value != before
@@ -170,7 +188,7 @@ def decoder_data(at: AppTest) -> dict:
 
 def test_with_the_decoder_in_the_browser_the_page_draws_the_sliders_there() -> None:
     at = open_page(in_browser=True)
-    assert not slider_values(at)  # no server sliders: the component draws them
+    assert not sliderplotly_values(at)  # no server sliders: the component draws them
     data = decoder_data(at)
     assert data["role"] == "sliders" and data["z"] == [0.0, 0.0] and data["dims"] == [[0, "z[0]"], [1, "z[1]"]]
     assert data["decoder"]["model"].startswith("app/static/decoders/") and data["decoder"]["shape"] == [1, 8, 8]

@@ -282,3 +282,22 @@ def test_find_by_label_shows_a_gallery_and_holes_report_their_share() -> None:
     at.toggle(key="latent_map_holes_on").set_value(True).run()
     assert not at.exception
     assert any("fall in a hole" in md.value for md in at.markdown)
+
+
+def test_a_box_drawn_on_the_map_shows_its_codes_and_their_decoded_mean() -> None:
+    from vae_core.selection import in_box
+
+    at = open_page("digits-mlp-2d", method="raw")
+    at.segmented_control(key="latent_map_drag").set_value("select").run()
+    spec = json.loads(next(c for c in at.get("plotly_chart") if c.proto.id and "latent_map_chart" in c.proto.id).proto.spec)
+    assert spec["layout"]["dragmode"] == "select"  # a drag on the map draws a box
+    projection = loaders.model_projection(loaders.load_model(at.session_state["model_path"]), "raw")
+    found = in_box(projection.embedding, (-0.5, 0.5), (-0.5, 0.5))  # what the select report leaves behind
+    at.session_state["latent_map_selected"] = (id(projection), found)
+    at.run()
+    assert not at.exception
+    assert any(f"{len(found):,} codes selected" in c.value for c in at.caption)
+    assert "decoded mean" in [c for image in at.get("image") for c in image.captions]
+    at.button(key="latent_map_clear_selection").click().run()
+    assert not at.exception and "latent_map_selected" not in at.session_state
+    assert at.segmented_control(key="latent_map_drag").value == "zoom"

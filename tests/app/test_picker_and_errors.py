@@ -79,12 +79,12 @@ def test_file_text_is_shown_as_plain_text_never_as_markdown() -> None:
 
 def test_an_unexpected_error_shows_an_id_not_a_traceback(monkeypatch: pytest.MonkeyPatch,
                                                          caplog: pytest.LogCaptureFixture) -> None:
-    import vae_core.latent_ops
+    import ui.home_model
 
     def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("a secret server path /srv/x")
 
-    monkeypatch.setattr(vae_core.latent_ops, "tile_images", broken)  # the home page draws with it
+    monkeypatch.setattr(ui.home_model, "tile_images", broken)  # the home page draws with it
     at = _app()
     assert not at.exception
     [notice] = [e.value for e in at.error if "error id" in e.value]

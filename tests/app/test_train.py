@@ -5,6 +5,7 @@ page until the run's outcome shows (what a user's browser does once a second).
 """
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ui import loaders
+from ui.replay import TRAIN_CHART_KEY
 
 REPO = Path(__file__).resolve().parents[2]
 PAGE = "pages/train.py"
@@ -101,7 +103,10 @@ def test_a_short_run_saves_a_checkpoint_that_the_picker_lists() -> None:
     at = start_tiny_run(open_page(), epochs=2)
     run_until(at, lambda at: has(at.text_input, "train_save_name"))
     assert any("Finished 2 epochs" in s.value for s in at.success)
-    assert len(at.get("plotly_chart")) == 3 and len(at.get("image")) == 1
+    assert len(at.get("plotly_chart")) == 4 and len(at.get("image")) == 1
+    # the map of the followed test images, replayed over epochs 0 (before the first step) to 2
+    replay = json.loads(next(c for c in at.get("plotly_chart") if TRAIN_CHART_KEY in c.proto.id).proto.spec)
+    assert [frame["name"] for frame in replay["frames"]] == ["0", "1", "2"]
     name = at.text_input(key="train_save_name").value
     at.button(key="train_save").click().run()
     assert not at.exception and not at.error

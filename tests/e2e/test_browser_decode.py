@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -161,4 +162,60 @@ def test_a_browser_that_cannot_run_the_decoder_gets_the_server_path(page: Page, 
     page.locator(MAIN).get_by_text("Decoded on the server: this browser cannot run the decoder").first.wait_for()
     page.locator(f'{MAIN} [data-testid="stSlider"]').first.wait_for()  # the server's sliders
     page.locator(f'{MAIN} [data-testid="stImage"]', has_text="decode(z)").wait_for()
+    assert no_exception(page)
+
+
+# Every image the in-page decoder paints, as the canvas's PNG (its paint event bubbles out of
+# the component's shadow root), and the resources fetched meanwhile (a server image would be one).
+RECORD_PAINTS_JS = """() => {
+    window.__paints = [];
+    window.__resources = performance.getEntriesByType('resource').length;
+    document.addEventListener('vae-painted', e => window.__paints.push(e.composedPath()[0].toDataURL()), true);
+}"""
+PAINTS_JS = "() => [new Set(window.__paints).size, performance.getEntriesByType('resource').length - window.__resources]"
+
+
+def assert_paints_in_the_page(page: Page, act: Callable[[], None], what: str) -> None:
+    """Do `act` (play an animation, move a scrubber) on the visible in-page decoder: it paints a
+    new decoded image as the frames go by, and the page fetches nothing."""
+    page.locator(f"{MAIN} {STATUS}:visible", has_text="Decoded in this browser").first.wait_for()
+    page.evaluate(RECORD_PAINTS_JS)
+    act()
+    distinct, fetched = page.evaluate(PAINTS_JS)
+    assert distinct >= 5, f"{distinct} different decoded images {what}"
+    assert fetched == 0
+
+
+def play(page: Page) -> None:
+    page.locator(f"{MAIN} .js-plotly-plot:visible .updatemenu-button", has_text="Play").first.click()
+    page.wait_for_timeout(3000)  # 30 frames of 60 ms
+
+
+@needs_ort
+def test_reparameterization_animations_show_the_decoded_sample_of_every_frame(page: Page, app_url: str) -> None:
+    open_app(page, app_url)
+    go_to(page, "Reparameterization")
+    assert_paints_in_the_page(page, lambda: play(page), "while the 1-D animation played")
+    page.get_by_role("tab", name="2-D cloud").click()
+    wait_idle(page)
+    assert_paints_in_the_page(page, lambda: play(page), "while the 2-D animation played")
+    assert no_exception(page)
+
+
+def scrub(page: Page) -> None:
+    """Move the visible scrubber across its stops, a tenth of them at a time."""
+    scrubber = page.locator(f"{MAIN} [data-testid='vaeScrubber']:visible").first
+    stops = int(scrubber.get_attribute("max"))
+    for stop in range(stops // 10, stops + 1, stops // 10):
+        scrubber.fill(str(stop))
+
+
+@needs_ort
+def test_explore_scrubbers_decode_in_the_page(page: Page, app_url: str) -> None:
+    open_app(page, app_url)
+    go_to(page, "Explore")
+    for view in ("Traversal", "Interpolation"):
+        page.locator(f"{MAIN} [data-testid='stButtonGroup']").get_by_text(view, exact=True).click()
+        wait_idle(page)
+        assert_paints_in_the_page(page, lambda: scrub(page), f"along the {view.lower()} scrubber")
     assert no_exception(page)

@@ -42,3 +42,32 @@ def test_slider_drag_and_prior_sample_change_the_decoded_image(page: Page, app_u
     wait_idle(page)
     assert no_exception(page)
     screenshot(page, "explore")
+
+
+PATH_END = """() => {
+    const gd = document.querySelector('.st-key-interp_map .js-plotly-plot');
+    const t = gd && (gd._fullData || []).find((t) => t.name === 'linear');
+    return t ? [t.x.length, t.x[t.x.length - 1], t.y[t.y.length - 1]] : null;
+}"""
+
+
+def test_interpolation_ends_picked_by_looking_draw_a_path_and_its_filmstrip(page: Page, app_url: str) -> None:
+    open_app(page, app_url)
+    go_to(page, "Explore")
+    page.locator(f"{MAIN} [data-testid='stButtonGroup'] button", has_text="Interpolation").click()
+    page.wait_for_function(f"() => ({PATH_END})() !== null")
+    wait_idle(page)
+    steps, *end = page.evaluate(PATH_END)
+    strip = wait_image_change(page, None, "linear")
+    assert steps == 8  # a marker per decoded frame of the filmstrip
+    to_gallery = page.locator(f"{MAIN} .st-key-interp_to_gallery [data-testid='vaeGallery'] button")
+    to_gallery.nth(5).click()  # another image for the "to" end, picked by looking
+    page.wait_for_function(f"(old) => {{ const p = ({PATH_END})(); return p && (p[1] !== old[0] || p[2] !== old[1]); }}",
+                           arg=end)
+    assert wait_image_change(page, strip, "linear") != strip  # the filmstrip follows
+    wait_idle(page)
+    assert to_gallery.nth(5).get_attribute("aria-selected") == "true" and no_exception(page)
+    for width in (1400, 800, 390):
+        page.set_viewport_size({"width": width, "height": 1000})
+        wait_idle(page)
+        screenshot(page, f"explore-interpolation-{width}")

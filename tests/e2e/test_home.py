@@ -44,6 +44,27 @@ def test_a_deep_link_on_a_fresh_server_still_gets_the_app_frame(browser, tmp_pat
         proc.wait()
 
 
+def test_a_fresh_server_draws_the_home_page_then_brings_the_model_without_a_reload(browser, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The first visit's run draws the text while torch loads in the background (ui.warmup);
+    the page then reruns by itself and shows the picker and the samples the model decoded."""
+    proc, url = start_server(tmp_path)
+    try:
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(url)
+        page.locator(f"{MAIN} h1", has_text="Variational autoencoders").wait_for(timeout=30_000)
+        picker = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]')
+        picker.wait_for(timeout=60_000)
+        assert "mnist-conv-2d" in picker.locator("input").input_value()
+        page.locator(f'{MAIN} [data-testid="stImage"] img').first.wait_for()
+        assert page.get_by_text("decoded by this model").count() == 1
+        assert page.locator('[data-testid="stException"]').count() == 0
+        context.close()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_the_theme_follows_the_system_preference(browser, app_url: str, scheme: str) -> None:  # type: ignore[no-untyped-def]
     context = browser.new_context(color_scheme=scheme, viewport={"width": 1400, "height": 1000})

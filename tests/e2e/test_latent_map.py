@@ -5,6 +5,7 @@ import re
 
 import pytest
 from playwright.sync_api import Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from .conftest import (
     MAIN, go_to, image_bytes, image_srcs, no_exception, open_app, screenshot, wait_idle, wait_image_change,
@@ -60,6 +61,7 @@ def test_click_empty_space_then_a_point_decodes_each_time(page: Page, app_url: s
     on_point = wait_image_change(page, empty, "decoded at")
     page.get_by_text("its image").first.wait_for()  # the clicked code's own image is shown beside it
     bars = page.locator(f'{MAIN} svg[aria-label="the latent point z"]')
+    bars.locator("rect").nth(1).wait_for()  # drawn after the neighbours, in the same run
     assert bars.locator("rect").count() == 2 and bars.bounding_box()["height"] > 30  # z, drawn: a row per dimension
     assert image_bytes(page, on_point) != empty_png
     wait_idle(page)
@@ -77,3 +79,70 @@ def test_click_empty_space_then_a_point_decodes_each_time(page: Page, app_url: s
     page.wait_for_timeout(500)
     wait_idle(page)
     assert image_srcs(page, "decoded at") == [on_point]
+
+
+DRAG_MODE = """(mode) => { const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+    return gd && gd._fullLayout && gd._fullLayout.dragmode === mode; }"""
+# How many codes plotly itself shows as selected.
+SELECTED = """() => { const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+    return gd._fullData.reduce((n, t) => n + (t.customdata && t.selectedpoints ? t.selectedpoints.length : 0), 0); }"""
+
+
+def drag_to(page: Page, label: str, mode: str) -> None:
+    """Choose what a drag on the map does; the map comes back with that plotly drag mode.
+    (A press while the page's first run is still drawing can be lost: then it is pressed again.)"""
+    button = page.locator(f"{MAIN} [data-testid='stButtonGroup'] button", has_text=label)
+    for attempt in range(2):
+        button.click()
+        try:
+            page.wait_for_function(DRAG_MODE, arg=mode, timeout=30_000)
+            break
+        except PlaywrightTimeoutError:
+            if attempt:
+                raise
+    wait_idle(page)
+
+
+def test_a_box_or_lasso_drawn_on_the_map_shows_the_codes_inside(page: Page, app_url: str) -> None:
+    open_app(page, app_url)
+    go_to(page, "Latent map")
+    drag_to(page, "Box select", "select")
+    plot_area = page.locator(f"{MAIN} .js-plotly-plot .nsewdrag").first
+    box = plot_area.bounding_box()
+    start, end = (box["x"] + 0.3 * box["width"], box["y"] + 0.3 * box["height"]), \
+        (box["x"] + 0.7 * box["width"], box["y"] + 0.7 * box["height"])
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(*end, steps=8)
+    page.mouse.up()
+    mean = wait_image_change(page, None, "decoded mean")
+    wait_idle(page)
+    inside = page.evaluate(SELECTED)
+    caption = page.locator(f"{MAIN} [data-testid='stCaptionContainer']", has_text="codes selected").first.inner_text()
+    assert inside > 0 and caption.startswith(f"{inside:,} codes selected"), (inside, caption)  # as the browser shows them
+    assert len(image_srcs(page, "#")) == min(inside, 24) and mean
+    assert no_exception(page)
+    for width in (1400, 800, 390):
+        page.set_viewport_size({"width": width, "height": 1000})
+        wait_idle(page)
+        screenshot(page, f"latent_map-select-{width}")
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    wait_idle(page)
+    drag_to(page, "Lasso select", "lasso")
+    box = plot_area.bounding_box()
+    corners = [(0.2, 0.2), (0.8, 0.3), (0.5, 0.8), (0.2, 0.2)]  # a triangle
+    page.mouse.move(box["x"] + corners[0][0] * box["width"], box["y"] + corners[0][1] * box["height"])
+    page.mouse.down()
+    for fx, fy in corners[1:]:
+        page.mouse.move(box["x"] + fx * box["width"], box["y"] + fy * box["height"], steps=10)
+    page.mouse.up()
+    page.wait_for_function("(n) => Array.from(document.querySelectorAll('[data-testid=\"stCaptionContainer\"]'))"
+                           ".some(c => c.innerText.includes('codes selected') && !c.innerText.startsWith(n))",
+                           arg=f"{inside:,} codes selected")
+    wait_idle(page)
+    caption = page.locator(f"{MAIN} [data-testid='stCaptionContainer']", has_text="codes selected").first.inner_text()
+    inside = page.evaluate(SELECTED)
+    assert inside > 0 and caption.startswith(f"{inside:,} codes selected"), (inside, caption)
+    page.get_by_role("button", name="Clear selection").click()
+    page.get_by_text("Choose Box select or Lasso select").wait_for()
+    assert image_srcs(page, "decoded mean") == [] and no_exception(page)

@@ -13,6 +13,10 @@
 //   onto the code it hit (data.marker = [x, y] in map units). A click never re-sends or
 //   redraws the figure: at 100k points that costs seconds.
 // - role "marker": the x alone, at data.marker (Explore's current point); clicks are ignored.
+// - role "select": a box or lasso drawn on the map (plotly_selected, with the map's drag mode
+//   set to "select" or "lasso") -> trigger "select" = {box: [x0, x1, y0, y1]} or {lasso:
+//   [x0, y0, x1, y1, ...]}, in map units. Python finds the codes inside (vae_core.selection),
+//   so no list of points crosses the wire, however many codes the map has.
 // Streamlit calls this function on mount and again with each new data.
 // data: role, chart (CSS selector of the map's plot div), and for "hover": token (names the
 // model's images: a new one empties the kept ones), size (px), index and src (or null).
@@ -128,10 +132,13 @@ function createClick(reports) {
     const inArea = plot && plot.contains(target) && target.classList.contains("nsewdrag");  // the plot area itself
     s.down = event.button === 0 && inArea ? { x: event.clientX, y: event.clientY, box: target.getBoundingClientRect() } : null;
   };
+  const onMove = (event) => {  // a lasso may end where it began: a press that went anywhere is a drag
+    if (s.down && Math.hypot(event.clientX - s.down.x, event.clientY - s.down.y) > DRAG_PX) s.down.dragged = true;
+  };
   const onUp = (event) => {
     const down = s.down, layout = s.watch.plot && s.watch.plot._fullLayout;
     s.down = null;
-    if (!down || !layout || Math.hypot(event.clientX - down.x, event.clientY - down.y) > DRAG_PX) return;
+    if (!down || !layout || down.dragged || Math.hypot(event.clientX - down.x, event.clientY - down.y) > DRAG_PX) return;
     const { xaxis, yaxis } = layout;
     const px = down.x - down.box.left, py = down.y - down.box.top;
     const x = xaxis.p2l(px), y = yaxis.p2l(py);
@@ -143,22 +150,43 @@ function createClick(reports) {
   s.watch = follow(null, { plotly_relayout: s.draw, plotly_afterplot: s.draw });
   if (reports) {
     document.addEventListener("pointerdown", onDown, true);
+    document.addEventListener("pointermove", onMove, true);
     document.addEventListener("pointerup", onUp, true);
   }
   s.stop = () => {
     s.watch.stop();
     s.mark.remove();
     document.removeEventListener("pointerdown", onDown, true);
+    document.removeEventListener("pointermove", onMove, true);
     document.removeEventListener("pointerup", onUp, true);
   };
   return s;
 }
 
+function createSelect() {
+  const s = { send: null };
+  const onSelected = (event) => {
+    if (!event) return;  // a click in a select mode selects nothing
+    if (event.range && event.range.x && event.range.y) {
+      s.send({ box: [...event.range.x, ...event.range.y] });
+    } else if (event.lassoPoints && event.lassoPoints.x) {
+      const { x, y } = event.lassoPoints;
+      s.send({ lasso: x.flatMap((v, i) => [v, y[i]]) });
+    }
+  };
+  s.watch = follow(null, { plotly_selected: onSelected });
+  s.stop = () => s.watch.stop();
+  return s;
+}
+
+const CREATE = { hover: (data) => createHover(data.size), click: () => createClick(true), marker: () => createClick(false),
+                 select: () => createSelect() };
+
 export default function ({ data, setTriggerValue, parentElement }) {
   // One state per mounted instance, kept on its own root: the cleanup of an instance that a
   // rerun replaces must not touch its successor's.
   let s = parentElement.__vaeMap;
-  if (!s) s = parentElement.__vaeMap = data.role === "hover" ? createHover(data.size) : createClick(data.role === "click");
+  if (!s) s = parentElement.__vaeMap = CREATE[data.role](data);
   s.watch.selector = data.chart;
   if (data.role === "hover") {
     s.ask = (index) => setTriggerValue("hover", index);
@@ -168,12 +196,14 @@ export default function ({ data, setTriggerValue, parentElement }) {
     }
     if (data.index !== null && data.src) s.cache.set(data.index, data.src);
     if (s.want !== null && s.cache.has(s.want)) s.show(s.want);  // the reply to the last ask
+  } else if (data.role === "select") {
+    s.send = (shape) => setTriggerValue("select", shape);
   } else {
     s.send = (click) => setTriggerValue("click", click);
     s.marker = data.marker;
   }
   s.watch.attach();
-  if (data.role !== "hover") s.draw();
+  if (s.draw) s.draw();
 
   return () => {  // unmounted: the user left the page, or a rerun replaced this instance
     s.stop();
