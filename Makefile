@@ -40,8 +40,10 @@ browser:
 		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
 		echo "note: /usr/bin/chromium is missing (apt-get install chromium); browser tests will be skipped"; }
 
+# pytest's status 5 (it collected no tests) is a failure like any other: say so, and keep the status.
 test: install-dev browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest; rc=$$?; \
+	[ $$rc -ne 5 ] || echo "pytest collected no tests: that is a failure too" >&2; exit $$rc
 
 # The inner loop: everything but the tests that train for long, start processes or drive a
 # browser (markers slow and e2e); no install step, so run `make install-dev` once first.

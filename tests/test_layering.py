@@ -33,13 +33,20 @@ def test_vae_core_imports_neither_streamlit_nor_the_ui() -> None:
         assert not imported & {"streamlit", "ui", "pages"}, path.name
 
 
+# The one type-only import that closes a cycle: likelihoods names config's ModelConfig in its
+# annotations while config imports likelihoods' tables.
+TYPE_ONLY_CYCLE_EDGES = {("vae_core.likelihoods", "vae_core.config")}
+
+
 def test_vae_core_modules_import_each_other_without_cycles() -> None:
-    """At run time. (Type-only imports are left out: likelihoods names config's ModelConfig
-    for its annotations while config imports likelihoods' tables.)"""
-    graph = {
-        f"vae_core.{path.stem}": {n for n in _vae_core_imports(path, typing_too=False) if n.startswith("vae_core.")}
-        for path in (REPO / "vae_core").glob("*.py") if path.stem != "__init__"
-    }
+    """Type-only imports count too (a type that needs a module's partner is a sign the two are one
+    job or the wrong split), but for the one edge named above."""
+    graph: dict[str, set[str]] = {}
+    for path in (REPO / "vae_core").glob("*.py"):
+        if path.stem != "__init__":
+            module, at_run_time = f"vae_core.{path.stem}", _vae_core_imports(path, typing_too=False)
+            graph[module] = {n for n in _vae_core_imports(path) if n.startswith("vae_core.")
+                             and ((module, n) not in TYPE_ONLY_CYCLE_EDGES or n in at_run_time)}
     done: set[str] = set()
 
     def visit(module: str, path: tuple[str, ...]) -> None:

@@ -58,7 +58,7 @@ def test_codes_far_from_the_data_stay_inside_the_field(fitted: tuple[np.ndarray,
 def test_a_fitted_map_builds_its_placement_field_in_the_background() -> None:
     import time
 
-    from vae_core.projection import ProjectionJob
+    from vae_core.map_job import ProjectionJob
 
     job = ProjectionJob(blobs(n_per=40), "tsne", perplexity=10)
     assert job.wait(120) and isinstance(job.projection, TSNEProjection)

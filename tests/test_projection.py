@@ -9,7 +9,7 @@ import torch
 
 from vae_core import ModelConfig, build_model
 from vae_core.projection import (
-    Click, LinearProjection, ProjectionJob, TSNEProjection, click_at, decode_at,
+    Click, LinearProjection, TSNEProjection, click_at, decode_at,
     fit_projection, map_bounds,
 )
 
@@ -115,14 +115,6 @@ def test_tsne_reports_progress_up_to_one() -> None:
     assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 10
 
 
-def test_job_runs_the_fit_in_the_background() -> None:
-    job = ProjectionJob(blobs(), "pca")
-    assert job.wait(30) and job.done and job.error is None and job.fraction == 1.0
-    assert isinstance(job.projection, LinearProjection)
-    failed = ProjectionJob(blobs(d=3), "raw", dims=(0, 0))
-    assert failed.wait(30) and failed.projection is None and "two different" in (failed.error or "")
-
-
 def test_a_click_near_a_code_hits_it_and_means_its_position() -> None:
     emb = np.array([[0.0, 0.0], [1.0, 0.0], [5.0, 5.0]])
     assert click_at(emb, 0.9, 0.05, 0.2, 0.2) == Click((1.0, 0.0), 1)
@@ -147,29 +139,3 @@ def test_decode_at_gives_an_image_that_follows_the_click() -> None:
     np.testing.assert_allclose(z, pca.origin)
     _, moved = decode_at(model, pca, np.array([3.0, -3.0]))
     assert np.abs(moved - image).max() > 1e-3
-
-
-def test_a_job_nobody_holds_any_more_is_cancelled() -> None:
-    job = ProjectionJob(blobs(n_per=400, d=8), "tsne", perplexity=30)
-    job.hold()
-    job.release()
-    assert job.wait(10) and job.cancelled and job.projection is None and "cancelled" in (job.error or "")
-
-
-def test_t_sne_fits_take_turns_and_a_queued_one_is_cancelled_without_running() -> None:
-    import vae_core.projection as projection
-
-    codes = blobs(n_per=200, d=8)
-    jobs = [ProjectionJob(codes, "tsne", perplexity=20, seed=s) for s in range(3)]
-    for job in jobs:
-        job.hold()
-    overlapping = 0
-    while not all(j.done for j in jobs[:2]):
-        fitting = [j for j in jobs if 0 < j.fraction < 1]
-        overlapping = max(overlapping, len(fitting))
-        if jobs[0].done and not jobs[2].done:
-            jobs[2].release()  # superseded while it waits for its turn
-        time.sleep(0.005)
-    assert overlapping <= projection.MAX_CONCURRENT_FITS
-    assert jobs[2].wait(10) and jobs[2].cancelled and jobs[2].fraction == 1.0
-    assert all(j.projection is not None for j in jobs[:2])

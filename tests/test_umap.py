@@ -10,7 +10,8 @@ from sklearn.manifold import trustworthiness
 
 from vae_core.map_cache import MapCache, map_settings
 from vae_core.placement import umap_place
-from vae_core.projection import ProjectionJob, UMAPProjection, fit_projection
+from vae_core.map_job import ProjectionJob
+from vae_core.projection import UMAPProjection, fit_projection
 
 from .test_projection import blobs
 

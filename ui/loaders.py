@@ -18,7 +18,8 @@ from vae_core.jobs import JobRegistry, data_folder
 from vae_core.map_cache import MapCache
 from vae_core.novelty import NoveltyThreshold, novelty_threshold
 from vae_core.posterior import Evidence, GridPosterior, evidence, grid_posterior
-from vae_core.projection import NEIGHBOUR_MAPS, Method, Projection, ProjectionJob
+from vae_core.map_job import ProjectionJob
+from vae_core.projection import NEIGHBOUR_MAPS, Method, Projection
 from vae_core.reparam import RunningKL, mc_kl_running
 
 from .sessions import session_alive

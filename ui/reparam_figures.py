@@ -10,6 +10,8 @@ from vae_core.posterior import GridPosterior, ellipse_points
 from vae_core.reparam import Frame1D, RunningKL, format_number, normal_pdf
 
 PLAY_ARGS = {"frame": {"duration": 60, "redraw": True}, "fromcurrent": True, "transition": {"duration": 0}}
+# The sample's marker: black vanished on the dark theme's background; this orange reads on both.
+SAMPLE_COLOUR = "#f28e2b"
 JUMP_ARGS = {"frame": {"duration": 0, "redraw": True}, "mode": "immediate", "transition": {"duration": 0}}
 
 
@@ -45,7 +47,7 @@ def figure_1d(frames: list[Frame1D]) -> go.Figure:
         return [
             go.Scatter(x=frame.x, y=frame.density, mode="lines", line={"width": 3}, name="N(mean_t, std_t²)"),
             go.Scatter(x=[frame.point, frame.point], y=[0, height], mode="lines+markers", name="the sample",
-                       marker={"size": [13, 0], "color": "black"}, line={"dash": "dot", "color": "black"}),
+                       marker={"size": [13, 0], "color": SAMPLE_COLOUR}, line={"dash": "dot", "color": SAMPLE_COLOUR}),
         ]
 
     static = [

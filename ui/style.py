@@ -7,6 +7,9 @@ laptop's half screen (800 px) or a phone (390 px).
   narrower than STACK_PX: a map beside its decoded image shrank to 136 px at 800.
   A container query, not a media query: the main area's width is what counts, and it
   depends on whether the sidebar is open, not only on the window.
+- A chart left from the previous run is hidden while a progress bar stands beside it (a map
+  being fitted): Streamlit keeps a keyed element, faded but clickable, until the run ends,
+  and a click on a map about to be replaced would be lost.
 """
 from __future__ import annotations
 
@@ -23,6 +26,8 @@ CSS = f"""
 }}
 [data-testid="stSidebar"] [data-baseweb="select"] div {{ white-space: normal; overflow: visible; text-overflow: clip; }}
 [data-baseweb="popover"] li[role="option"] div {{ white-space: normal; text-overflow: clip; }}
+[data-testid="stVerticalBlock"]:has(> [data-testid="stElementContainer"] [data-testid="stProgress"])
+  > [data-testid="stElementContainer"][data-stale="true"]:has([data-testid="stPlotlyChart"]) {{ display: none; }}
 @container vae-main (max-width: {STACK_PX}px) {{
   [class*="st-key-{STACK_PREFIX}"] [data-testid="stHorizontalBlock"] {{ flex-wrap: wrap; }}
   [class*="st-key-{STACK_PREFIX}"] [data-testid="stColumn"] {{ flex: 1 1 100% !important; min-width: 100% !important; }}

@@ -14,18 +14,15 @@ Four maps of codes (N, D):
   t-SNE in bench/map_speed.py. New codes are placed by umap-learn's own transform steps
   (`placement.umap_place`); the way back is the same neighbour blend as t-SNE's.
 
-`ProjectionJob` fits on a thread; given a `map_cache.MapCache` it reads a map fitted
-before (by this or an earlier server) from disk instead, and saves a new one there.
+Fitting on a background thread, with the disk cache, is `map_job.ProjectionJob`'s: this
+module is the maths only.
 """
 from __future__ import annotations
 
-import contextlib
-import logging
 import re
-import threading
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
@@ -39,20 +36,15 @@ from .placement import MapPlacer, umap_place
 if TYPE_CHECKING:
     from scipy.spatial import cKDTree
 
-    from .map_cache import MapCache
-
-logger = logging.getLogger(__name__)
-
 Method = Literal["pca", "tsne", "umap", "raw"]
 METHODS: tuple[Method, ...] = ("pca", "tsne", "umap", "raw")
 NEIGHBOUR_MAPS: tuple[Method, ...] = ("tsne", "umap")  # fitted on a thread, one at a time, kept on disk
 Progress = Callable[[float], None]
 
+# Iterations and neighbour search: the measurements behind them are in docs/design-decisions.md.
 TSNE_EARLY_ITER = 250  # early exaggeration (openTSNE's default), then the main phase:
-TSNE_ITER = 250  # half openTSNE's 500; on 10k codes 40% less time at the same trustworthiness
-# codes have few dims: exact neighbours beat Annoy's index, single-threaded as the app runs
-# it: 0.7 s vs 4.7 s at 10k, 4.3 s vs 29 s at 50k, 15.6 s at 100k (bench/large_map.py's codes)
-TSNE_EXACT_KNN_MAX = 200_000
+TSNE_ITER = 250  # half openTSNE's 500, at the same trustworthiness (bench/map_speed.py)
+TSNE_EXACT_KNN_MAX = 200_000  # codes have few dims: exact neighbours beat Annoy's index up to here
 _PROGRESS_EVERY = 10  # iterations between progress reports
 UMAP_NEIGHBOURS = 15  # umap-learn's defaults
 UMAP_MIN_DIST = 0.1
@@ -221,8 +213,8 @@ def _tsne(n: int, perplexity: float, seed: int, n_jobs: int = 1, callbacks: Call
         early_exaggeration_iter=TSNE_EARLY_ITER,
         n_iter=TSNE_ITER,
         negative_gradient_method="auto",  # Barnes-Hut below 10k points, FFT above
-        # FFT grid: 2 map units per interval, not 1; as the map spreads out this keeps each
-        # iteration ~3x cheaper at the same trustworthiness (bench/map_speed.py)
+        # FFT grid: 2 map units per interval, not 1, so iterations stay cheap as the map
+        # spreads out, at the same trustworthiness (bench/map_speed.py prints both)
         ints_in_interval=2,
         neighbors="exact" if n <= TSNE_EXACT_KNN_MAX else "auto",
         n_jobs=n_jobs,
@@ -262,7 +254,7 @@ def umap_projection(embedding: np.ndarray, codes: np.ndarray, k: int, seed: int)
 
 class _ProgressFile:
     """Where umap-learn's progress bar (tqdm) writes: reads its "n/total" epochs into
-    `progress`, which may raise FitCancelled to end the fit between two epochs."""
+    `progress`, which may raise (map_job.FitCancelled) to end the fit between two epochs."""
 
     def __init__(self, progress: Progress | None, start: float) -> None:
         self._progress, self._start = progress, start
@@ -307,108 +299,6 @@ def map_bounds(embedding: np.ndarray, pad: float = 0.05) -> tuple[float, float, 
     margin = pad * np.maximum(hi - lo, 1e-9)
     (x0, y0), (x1, y1) = lo - margin, hi + margin
     return float(x0), float(x1), float(y0), float(y1)
-
-
-class FitCancelled(Exception):
-    """Raised inside a fit whose job was cancelled: nobody wants its map any more."""
-
-
-MAX_CONCURRENT_FITS = 1  # t-SNE fits running at once on the server; more wait for a turn
-_FIT_SLOTS = threading.BoundedSemaphore(MAX_CONCURRENT_FITS)
-
-
-def _warm_placer(projection: TSNEProjection) -> None:
-    """Build the map's repulsion field (~0.1-0.6 s at any map size) before anything is placed."""
-    projection.placer.field  # noqa: B018 - a cached property, computed here once
-
-
-class ProjectionJob:
-    """`fit_projection` on a daemon thread, so a page can draw t-SNE's progress while it
-    runs (and other sessions go on). Read `fraction`, `done`, then `projection` or `error`.
-
-    With a `cache` (the checkpoint's `MapCache`), a map fitted before, even by an earlier
-    server, is read from disk instead, and a new fit is saved there. A fit waits for one of
-    `MAX_CONCURRENT_FITS` turns, so a burst of new settings queues instead of taking every
-    core. Viewers `hold` the job while they show it and `release` it when they move on;
-    when the last one releases a job that has not finished, it is cancelled (waiting or
-    fitting) and `cancelled` is set."""
-
-    def __init__(
-        self, codes: np.ndarray, method: Method, dims: tuple[int, int] = (0, 1), perplexity: float = 30.0, seed: int = 0,
-        cache: MapCache | None = None,
-    ) -> None:
-        self.fraction = 0.0
-        self.projection: Projection | None = None
-        self.error: str | None = None  # why it failed, in the user's terms
-        self._cancel = threading.Event()
-        self._holders = 0
-        self._lock = threading.Lock()
-        args = (codes, method, dims, perplexity, seed, cache)
-        self._thread = threading.Thread(target=self._run, args=args, name=f"projection-{method}", daemon=True)
-        self._thread.start()
-
-    def _run(
-        self, codes: np.ndarray, method: Method, dims: tuple[int, int], perplexity: float, seed: int,
-        cache: MapCache | None,
-    ) -> None:
-        try:
-            slot = self._turn() if method in NEIGHBOUR_MAPS else contextlib.nullcontext()
-            if cache is None:
-                with slot:
-                    self.projection = fit_projection(codes, method, dims, perplexity, seed, progress=self._report)
-            else:
-                self.projection = cache.fit(codes, method, dims, perplexity, seed, progress=self._report, slot=slot)
-        except FitCancelled:
-            self.error = "it was cancelled: nobody was waiting for it any more"
-        except ValueError as err:  # bad settings: the message is for the user
-            self.error = str(err)
-        except Exception:  # a bug: the details go to the server log, not to the page
-            logger.exception("%s map failed", method)
-            self.error = "an internal error stopped it (the details are in the server log)"
-        if isinstance(self.projection, TSNEProjection):  # so the first upload placed does not pay for it
-            threading.Thread(target=_warm_placer, args=(self.projection,), name="placement-field", daemon=True).start()
-        self.fraction = 1.0
-
-    @contextlib.contextmanager
-    def _turn(self) -> Iterator[None]:
-        """One of the server's fit slots, waited for; FitCancelled when cancelled meanwhile."""
-        while not _FIT_SLOTS.acquire(timeout=0.05):
-            if self._cancel.is_set():
-                raise FitCancelled
-        try:
-            yield
-        finally:
-            _FIT_SLOTS.release()
-
-    def _report(self, fraction: float) -> None:
-        if self._cancel.is_set():
-            raise FitCancelled
-        self.fraction = fraction
-
-    def hold(self) -> None:
-        """A viewer starts showing (or waiting for) this map."""
-        with self._lock:
-            self._holders += 1
-
-    def release(self) -> None:
-        """A viewer moved on; the last one leaving an unfinished job cancels it."""
-        with self._lock:
-            self._holders = max(0, self._holders - 1)
-            if self._holders == 0 and not self.done:
-                self._cancel.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancel.is_set() and self.projection is None
-
-    @property
-    def done(self) -> bool:
-        return not self._thread.is_alive()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block up to `timeout` seconds; True once the job has ended."""
-        self._thread.join(timeout)
-        return self.done
 
 
 @dataclass(frozen=True)

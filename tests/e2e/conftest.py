@@ -55,10 +55,13 @@ def wait_healthy(url: str, timeout_s: float, proc: subprocess.Popen) -> None:
     raise TimeoutError(f"streamlit did not answer on {url} within {timeout_s} s")
 
 
-def start_server(user_dir: Path, wait: bool = True) -> tuple[subprocess.Popen, str]:
-    """Start `streamlit run app.py` headless on a free loopback port; returns (process, url)."""
+def start_server(user_dir: Path, wait: bool = True, maps: Path | None = None) -> tuple[subprocess.Popen, str]:
+    """Start `streamlit run app.py` headless on a free loopback port; returns (process, url).
+    `maps`: a folder for the fitted maps instead of checkpoints/.cache (tests start empty, as CI does)."""
     port = free_port()
     env = {**os.environ, "VAE_EXPLORER_USER_DIR": str(user_dir), "PYTHONUNBUFFERED": "1"}
+    if maps is not None:
+        env["VAE_EXPLORER_MAP_CACHE"] = str(maps)
     cmd = [
         sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
         "--server.address", "127.0.0.1", "--server.port", str(port),
@@ -107,7 +110,7 @@ def user_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def app_url(user_dir: Path) -> Iterator[str]:
-    proc, url = start_server(user_dir)
+    proc, url = start_server(user_dir, maps=user_dir / ".maps")
     try:
         yield url
     finally:

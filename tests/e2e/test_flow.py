@@ -9,6 +9,10 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import Browser, Page
 
+from ui.loaders import SHIPPED_DIR
+from vae_core import load_checkpoint
+from vae_core.encoding import encode_uploads
+
 from .conftest import (
     MAIN, PICKER, digit_png, go_to, no_exception, open_app, screenshot, select_model, start_server, stop_server,
     server_path_only, wait_idle, wait_image_change,
@@ -121,15 +125,28 @@ def test_explores_small_map_and_gallery_move_the_sliders(page: Page, app_url: st
     screenshot(page, "explore")
 
 
-def test_an_upload_sent_to_reparameterization_opens_on_it(page: Page, app_url: str) -> None:
-    server_path_only(page)  # these flows check the server's hand-offs; the in-page decoder has its own tests
-    open_app(page, app_url)
+def _upload_zero(page: Page) -> None:
     go_to(page, "Encode")
     page.locator(f'{MAIN} [data-testid="stFileUploader"] input[type="file"]').set_input_files(
         [{"name": "zero.png", "mimeType": "image/png", "buffer": digit_png()}])
     wait_image_change(page, None, "decode(mu)", timeout_ms=90_000)
     wait_idle(page, 90_000)
+
+
+def test_an_upload_sent_to_explore_or_reparameterization_opens_it_on_the_upload(page: Page, app_url: str) -> None:
+    server_path_only(page)  # these flows check the server's hand-offs; the in-page decoder has its own tests
+    model = load_checkpoint(SHIPPED_DIR / "mnist-conv-2d").model  # the default model
+    mu = encode_uploads(model, [("zero.png", digit_png())]).encoding.mu[0]  # what the page encodes
+    open_app(page, app_url)
+    _upload_zero(page)
     page.get_by_text("training data").first.wait_for()  # the novelty note beside the label guess
+    page.get_by_role("button", name="Send to Explore").click()
+    page.locator(f"{MAIN} h1", has_text="Explore").wait_for()
+    wait_idle(page)
+    wait_sliders(page, [float(v) for v in mu])  # at the upload's mu, not at z = 0
+    assert [float(v) for v in query(page)["z"].split(",")] == pytest.approx(mu, abs=0.01)
+
+    _upload_zero(page)  # leaving Encode let its uploader go
     page.get_by_role("button", name="Send to Reparameterization").click()
     page.locator(f"{MAIN} h1", has_text="Reparameterization").wait_for()
     wait_idle(page)
@@ -139,7 +156,43 @@ def test_an_upload_sent_to_reparameterization_opens_on_it(page: Page, app_url: s
     assert no_exception(page)
 
 
+# Resolves once the t-SNE map is drawn, with what was seen on the way: the progress bar, and
+# whether a map (the old one, which Streamlit keeps faded until the run ends) was ever shown
+# while the bar was.
+WATCH_FIT_JS = """() => new Promise(resolve => {
+    const main = document.querySelector('[data-testid="stMain"]');
+    let sawBar = false, mapWithBar = false;
+    const look = () => {
+        const bar = main.querySelector('[data-testid="stProgress"]');
+        const map = Array.from(main.querySelectorAll('.st-key-latent_map_chart .js-plotly-plot'))
+            .find(el => el.offsetParent !== null);  // one that is shown
+        sawBar ||= !!bar;
+        mapWithBar ||= !!(bar && map);
+        if (sawBar && map && !bar) resolve({sawBar, mapWithBar});
+        else requestAnimationFrame(look);
+    };
+    look();
+})"""
+
+
+def test_while_a_t_sne_map_fits_its_progress_bar_takes_the_old_maps_place(page: Page, app_url: str) -> None:
+    """No click can land on a map that is about to be replaced: the bar stands where the map was."""
+    open_app(page, app_url)
+    select_model(page, "digits-mlp-8d")  # 1,797 codes: a fit of seconds, long enough to watch
+    go_to(page, "Latent map")
+    page.locator(MAP_AREA).wait_for()  # its default map, PCA
+    page.locator(f"{MAIN} [data-testid='stButtonGroup']").get_by_text("t-SNE", exact=True).click()
+    seen = page.evaluate(WATCH_FIT_JS)  # the server's map cache is a fresh folder: this fits
+    assert seen == {"sawBar": True, "mapWithBar": False}
+    wait_idle(page)
+    assert query(page).get("map") == "tsne"
+    page.get_by_text("t-SNE", exact=False).first.wait_for()
+    assert no_exception(page)
+
+
 def test_a_link_opens_its_view_as_the_first_request_to_a_fresh_server(browser: Browser, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Streamlit's legacy pages/ mode runs a fresh server's first deep link without app.py (no
+    sidebar, no picker): the page must still open on its model and point, with the app's frame."""
     proc, url = start_server(tmp_path)
     try:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -152,6 +205,7 @@ def test_a_link_opens_its_view_as_the_first_request_to_a_fresh_server(browser: B
         wait_sliders(page, [1.5, -0.5])
         assert "digits-mlp-2d" in page.locator(f"{PICKER} input").input_value()
         assert urlparse(page.url).path.endswith("/explore") and query(page)["model"] == "digits-mlp-2d"
+        assert page.get_by_text("common", exact=True).count() == 0  # pages/ lists no helper modules
         context.close()
     finally:
         stop_server(proc)

@@ -5,7 +5,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from .conftest import MAIN, screenshot, start_server, wait_idle
+from .conftest import MAIN, screenshot, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -24,45 +24,6 @@ def test_home_shows_the_shipped_model(page, app_url: str) -> None:  # type: igno
     screenshot(page, "home")
     # every request went to this server, or was inline (data:, blob:): the page icon included
     assert hosts <= {"127.0.0.1", "data", "blob"}, hosts
-
-
-def test_a_deep_link_on_a_fresh_server_still_gets_the_app_frame(browser, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """Streamlit's legacy pages/ mode could run /encode without app.py (no picker) on a new server."""
-    proc, url = start_server(tmp_path)
-    try:
-        context = browser.new_context()
-        page = context.new_page()
-        page.goto(f"{url}/encode")
-        wait_idle(page)
-        picker = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]')
-        picker.wait_for(timeout=30_000)
-        assert "mnist-conv-2d" in picker.locator("input").input_value()
-        assert page.get_by_text("common", exact=True).count() == 0  # no auto-discovered helper modules
-        context.close()
-    finally:
-        proc.kill()
-        proc.wait()
-
-
-def test_a_fresh_server_draws_the_home_page_then_brings_the_model_without_a_reload(browser, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """The first visit's run draws the text while torch loads in the background (ui.warmup);
-    the page then reruns by itself and shows the picker and the samples the model decoded."""
-    proc, url = start_server(tmp_path)
-    try:
-        context = browser.new_context()
-        page = context.new_page()
-        page.goto(url)
-        page.locator(f"{MAIN} h1", has_text="Variational autoencoders").wait_for(timeout=30_000)
-        picker = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]')
-        picker.wait_for(timeout=60_000)
-        assert "mnist-conv-2d" in picker.locator("input").input_value()
-        page.locator(f'{MAIN} [data-testid="stImage"] img').first.wait_for()
-        assert page.get_by_text("decoded by this model").count() == 1
-        assert page.locator('[data-testid="stException"]').count() == 0
-        context.close()
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

@@ -186,8 +186,11 @@ function mapDrag(s, settle) {
 
 // ---------------------------------------------------------------- pointer (Latent map)
 function pointer(s) {
+  // Moved by a transform on a layer of its own: the compositor shifts it each frame without
+  // repainting the map under it (with software rendering a repaint cost most of a frame).
   s.float = el("div", {
-    position: "fixed", zIndex: 1000, pointerEvents: "none", display: "none", padding: "4px", background: "white",
+    position: "fixed", left: "0px", top: "0px", willChange: "transform",
+    zIndex: 1000, pointerEvents: "none", display: "none", padding: "4px", background: "white",
     border: "1px solid #bbb", borderRadius: "4px", boxShadow: "0 2px 8px rgba(0,0,0,.25)",
   }, { "data-testid": "vaePointerImage" });
   s.float.appendChild(s.canvas);
@@ -202,9 +205,10 @@ function pointer(s) {
     if (!xy) { s.float.style.display = "none"; return; }
     s.painter.request(s.inverse(xy[0], xy[1]));
     const size = s.data.size;
-    s.float.style.left = `${Math.min(event.clientX + OFFSET_PX, window.innerWidth - size - 14)}px`;
-    s.float.style.top = `${Math.max(event.clientY - size - 10 - OFFSET_PX, 4)}px`;
-    s.float.style.display = "block";
+    const left = Math.min(event.clientX + OFFSET_PX, window.innerWidth - size - 14);
+    const top = Math.max(event.clientY - size - 10 - OFFSET_PX, 4);
+    s.float.style.transform = `translate(${left}px, ${top}px)`;
+    if (s.float.style.display !== "block") s.float.style.display = "block";
   }, true);
 }
 
