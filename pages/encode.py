@@ -41,7 +41,7 @@ INVERT_LABELS = {"auto": "Auto (detect the background)", "on": "Invert (dark ink
 K_NEIGHBOURS = 8
 N_SAMPLES = 8  # decoded samples shown as images
 MAP_SAMPLES = 32  # samples placed on the map (the first N_SAMPLES are the decoded ones)
-MAP_LABELS = {"pca": "PCA", "tsne": "t-SNE"}
+MAP_LABELS = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 MAP_HEIGHT = 520
 PICK_KEY = "encode_pick"
 SOURCE_KEY = "encode_source"
@@ -55,6 +55,8 @@ MAP_NOTES = {
            "W diag(σ²) Wᵀ (W: the two principal directions); the ellipse is its 2σ contour.",
     "tsne": "t-SNE is not linear, so no ellipse would be q(z|x)'s: mu and the samples are placed into the "
             "fixed map one by one (openTSNE's transform) and the cloud shows the spread. Placement is approximate.",
+    "umap": "UMAP is not linear either: mu and the samples are placed into the fixed map by UMAP's own transform "
+            "and the cloud shows the spread. Placement is approximate.",
 }
 
 
@@ -136,8 +138,8 @@ def _show_on_map(
             st.session_state[MAP_KEY] = "pca"
         method = st.segmented_control(
             "Map", list(MAP_LABELS), key=MAP_KEY, format_func=MAP_LABELS.get, required=True,
-            help="The same maps as on the Latent map page. t-SNE is fitted once per model (about a minute for "
-                 "10,000 codes) and then reused.",
+            help="The same maps as on the Latent map page. t-SNE and UMAP are fitted once per model (about a "
+                 "minute for 10,000 codes) and then reused.",
         )
     try:
         projection = model_projection(ckpt, method)

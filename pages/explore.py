@@ -20,6 +20,7 @@ from ui.small_map import Codes, load_inputs
 from ui.sliders import TOP_DIMS, arrive, current_point, sliders_tab
 from ui.state import model_or_notice
 from vae_core import Checkpoint
+from vae_core.disentangle import N_BOOTSTRAP
 from vae_core.inference import decode_latents, to_uint8
 from vae_core.latent_ops import prior_grid, prior_quantiles, tile_images, traversal_rows
 
@@ -53,10 +54,15 @@ def traversal_tab(ckpt: Checkpoint, codes: Codes | None) -> None:
     found = ckpt.metadata.disentanglement
     if found is not None:
         st.markdown(mig_text(found))
-        st.dataframe(
-            {"factor": list(found.factor_names), "gap (share of its entropy)": found.gaps,
-             "best dimension": [f"z[{j}]" for j in found.mi.argmax(axis=0)]},
-            hide_index=True, column_config={"gap (share of its entropy)": st.column_config.NumberColumn(format="%.3f")},
+        table = {"factor": list(found.factor_names), "gap": found.gaps}
+        if found.gaps_se is not None:
+            table["± s.e."] = found.gaps_se
+        helps = {"gap": "Best dimension's MI minus the runner-up's, as a share of the factor's entropy",
+                 "± s.e.": f"Bootstrap standard error of the gap ({N_BOOTSTRAP} resamples of the images)"}
+        st.dataframe(  # short headers: the table must fit a phone's width
+            {**table, "best dim": [f"z[{j}]" for j in found.mi.argmax(axis=0)]}, hide_index=True,
+            column_config={key: st.column_config.NumberColumn(format="%.3f", help=helps[key])
+                           for key in table if key != "factor"},
         )
     for k, dim in enumerate(dims):
         lo, hi = center[dim] - TRAVERSAL_WIDTH * scale[dim], center[dim] + TRAVERSAL_WIDTH * scale[dim]

@@ -254,6 +254,22 @@ def test_shipped_models_report_figures_measured_on_test_after_choosing_on_valida
     assert str(test["likelihood"]).startswith("Bernoulli on binarised pixels")
 
 
+@pytest.mark.parametrize("name", ["shapes-conv-10d-beta1", "shapes-conv-10d-beta4"])
+def test_shipped_colour_models_are_one_small_file_with_test_figures_and_mig(name: str) -> None:
+    weights, sidecar = checkpoint_paths(SHIPPED / name)
+    assert weights.stat().st_size < 3 * 1024 * 1024 and not sidecar.exists()  # the description is in the header
+    ckpt = load_checkpoint(weights)
+    meta = ckpt.metadata
+    assert ckpt.config.image_shape == (3, 64, 64) and ckpt.codes is not None and len(ckpt.codes.mu) == sum(meta.split.values())
+    assert meta.final is not None and 1 <= meta.final["best_epoch"] <= meta.epochs_trained and "val_loss" in meta.final
+    test = meta.test
+    assert test is not None and test["iwae_k"] >= 100 and test["n_images"] == meta.split["test"]
+    assert test["elbo"] < test["log_px_iwae"] and test["elbo_se"] > 0 and test["log_px_iwae_se"] > 0
+    assert str(test["likelihood"]).startswith("Gaussian on RGB pixel values, one learned σ")
+    found = meta.disentanglement
+    assert found is not None and found.mig_se > 0 and found.gaps_se is not None and found.normalised_mi_se is not None
+
+
 def test_mig_figures_are_typed_and_checked(tmp_path: Path) -> None:
     from vae_core.disentangle import Disentanglement
 

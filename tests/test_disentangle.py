@@ -85,4 +85,24 @@ def test_sidecar_round_trip_keeps_the_labels_and_refuses_nonsense(factors: np.nd
     for broken in ({}, {**result.to_dict(), "entropies": [1.0]}, {**result.to_dict(), "mi": "x"}):
         with pytest.raises(ValueError):
             Disentanglement.from_dict(broken)
-    assert back.dim_label(4) == "x (1.00 of its entropy)" and back.dim_label(7) == "no factor"
+    assert back.dim_label(4) == "x (1.00 ± 0.00 of its entropy)" and back.dim_label(7) == "no factor"
+    assert back.gaps_se == pytest.approx(result.gaps_se, abs=1e-4)
+    old = {key: value for key, value in result.to_dict().items() if key not in ("gaps_se", "normalised_mi_se")}
+    assert Disentanglement.from_dict(old).dim_label(4) == "x (1.00 of its entropy)"  # files from before the errors
+
+
+def test_bootstrap_errors_match_the_spread_over_fresh_data_sets() -> None:
+    """Each factor's gap and each normalised MI vary over independent draws of the data about as
+    much as the bootstrap of one draw says (the errors the Explore page prints beside them)."""
+    def noisy_code(seed: int) -> tuple[np.ndarray, np.ndarray]:
+        f = sample_factors(1000, seed=seed)
+        rng = np.random.default_rng(seed)
+        return f + rng.normal(0, 1.0, f.shape) * [0.3, 1.0, 0.5, 2.0, 1.0, 1.0], f
+
+    fresh = [mutual_information_gap(*noisy_code(seed), FACTOR_NAMES, n_bootstrap=1) for seed in range(12)]
+    one = mutual_information_gap(*noisy_code(99), FACTOR_NAMES, n_bootstrap=60)
+    spread_gaps = np.std([r.gaps for r in fresh], axis=0, ddof=1)
+    spread_nmi = np.std([np.diag(r.normalised_mi) for r in fresh], axis=0, ddof=1)
+    assert one.gaps_se == pytest.approx(spread_gaps, rel=0.6)
+    assert np.diag(one.normalised_mi_se) == pytest.approx(spread_nmi, rel=0.6)
+    assert one.mig_se == pytest.approx(np.std([r.mig for r in fresh], ddof=1), rel=0.6)

@@ -124,6 +124,9 @@ def test_labels_say_what_the_nats_are() -> None:
     assert published_comparison(binary, "mnist") is not None and published_comparison(grey, "mnist") is None
     assert "per pixel" in describe_likelihood(ModelConfig(recon="gaussian", sigma="pixel"))
     assert "0.05" in describe_likelihood(ModelConfig(recon="gaussian", sigma="fixed", fixed_sigma=0.05))
+    colour = ModelConfig(arch="conv", image_shape=(3, 64, 64), recon="gaussian")
+    assert describe_likelihood(colour).startswith("Gaussian on RGB pixel values")  # not "grey" for colour
+    assert "grey" in describe_likelihood(ModelConfig(recon="gaussian"))
 
 
 @pytest.mark.slow

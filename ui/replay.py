@@ -28,6 +28,7 @@ TRAIN_HEIGHT = 420
 TOGGLE_KEY = "latent_map_replay_on"
 CHART_KEY = "latent_map_replay"
 TRAIN_CHART_KEY = "train_map"
+CHART_CONFIG = {"displayModeBar": False}  # its buttons covered the legend on narrow screens
 
 
 def replay_figure(
@@ -75,7 +76,7 @@ def replay_figure(
     fig.update_layout(
         updatemenus=[{
             "type": "buttons", "direction": "left", "x": 0, "y": 0, "xanchor": "left", "yanchor": "top",
-            "pad": {"t": 50, "r": 10}, "showactive": False,
+            "pad": {"t": 45, "r": 10}, "showactive": False,
             "buttons": [
                 {"label": "▶ Play", "method": "animate", "args": [None, {
                     "frame": {"duration": FRAME_MS, "redraw": False}, "fromcurrent": True,
@@ -84,12 +85,13 @@ def replay_figure(
             ],
         }],
         sliders=[{
-            "active": 0, "x": 0.2, "len": 0.8, "y": 0, "yanchor": "top", "pad": {"t": 40},
+            # a row of its own under the buttons, so the two never overlap on a phone
+            "active": 0, "x": 0, "len": 1.0, "y": 0, "yanchor": "top", "pad": {"t": 95},
             "currentvalue": {"prefix": "Epoch ", "xanchor": "left"},
             "transition": {"duration": 0},
             "steps": [{"label": caption(int(e)), "method": "animate", "args": [[str(int(e))], jump]} for e in epochs],
         }],
-        margin={"b": 110},
+        margin={"b": 170},
     )
     return fig
 
@@ -125,7 +127,7 @@ def training_replay(ckpt: Checkpoint, names: Sequence[str]) -> None:
     best = ckpt.metadata.final.get("best_epoch") if ckpt.metadata.final else None
     token = f"{ckpt.path}@{ckpt.path.stat().st_mtime_ns}"
     fig = cached_replay_figure(token, snapshots, tuple(names), REPLAY_HEIGHT, None if best is None else int(best))
-    st.plotly_chart(fig, key=CHART_KEY, width="stretch", config={"displaylogo": False})
+    st.plotly_chart(fig, key=CHART_KEY, width="stretch", config=CHART_CONFIG)
     split = ckpt.metadata.snapshots.split if ckpt.metadata.snapshots else "test"
     st.caption(f"{snapshot_caption(snapshots, split)} {fig.layout.meta['note']} Press Play, or drag the epoch slider.")
 
@@ -141,7 +143,7 @@ def learning_map(job: TrainingJob) -> None:
         epoch = int(snapshots.epochs[-1])
         latest = LatentSnapshots(snapshots.epochs[-1:], snapshots.mu[-1:], snapshots.labels)
         st.plotly_chart(replay_figure(latest, names, TRAIN_HEIGHT), key=TRAIN_CHART_KEY, width="stretch",
-                        config={"displaylogo": False})
+                        config=CHART_CONFIG)
         st.caption(f"After epoch {epoch}" + (" (before the first step)" if epoch == 0 else "") +
                    f": the codes of {len(snapshots.labels):,} test images, on this epoch's own axes. When training "
                    "ends, replay every epoch here; the saved model keeps the replay for the Latent map.")
@@ -149,5 +151,5 @@ def learning_map(job: TrainingJob) -> None:
     epochs = job.epochs()
     best = min(epochs, key=lambda m: m.val_loss).epoch if epochs else None
     fig = cached_replay_figure(f"job {job.id} {len(snapshots)}", snapshots, names, TRAIN_HEIGHT, best)
-    st.plotly_chart(fig, key=TRAIN_CHART_KEY, width="stretch", config={"displaylogo": False})
+    st.plotly_chart(fig, key=TRAIN_CHART_KEY, width="stretch", config=CHART_CONFIG)
     st.caption(f"{snapshot_caption(snapshots)} {fig.layout.meta['note']}")

@@ -83,6 +83,8 @@ class Disentanglement:
     mig: float  # mean of gaps
     mig_se: float  # bootstrap standard error of mig
     n_images: int
+    gaps_se: NDArray[np.float64] | None = None  # (K,): bootstrap standard error of each gap
+    normalised_mi_se: NDArray[np.float64] | None = None  # (D, K): bootstrap standard error of mi / entropies
 
     @property
     def normalised_mi(self) -> NDArray[np.float64]:
@@ -102,29 +104,38 @@ class Disentanglement:
             "factor_names": list(self.factor_names),
             "mi": [[round(float(v), 5) for v in row] for row in self.mi],
             "entropies": [round(float(v), 5) for v in self.entropies],
+            **({} if self.gaps_se is None else {"gaps_se": [round(float(v), 5) for v in self.gaps_se]}),
+            **({} if self.normalised_mi_se is None else
+               {"normalised_mi_se": [[round(float(v), 5) for v in row] for row in self.normalised_mi_se]}),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Disentanglement":
-        """Back from `to_dict` (a sidecar); ValueError when the figures do not fit together."""
+        """Back from `to_dict` (a sidecar); ValueError when the figures do not fit together.
+        Files written before the per-factor errors were kept load without them."""
         try:
             names = tuple(str(name) for name in data["factor_names"])
             mi = np.asarray(data["mi"], dtype=np.float64)
             entropies = np.asarray(data["entropies"], dtype=np.float64)
             mig, mig_se, n_images = float(data["mig"]), float(data["mig_se"]), int(data["n_images"])
+            gaps_se, nmi_se = (None if data.get(key) is None else np.asarray(data[key], dtype=np.float64)
+                               for key in ("gaps_se", "normalised_mi_se"))
         except (KeyError, TypeError, ValueError):
             raise ValueError("the disentanglement figures are incomplete") from None
         if mi.ndim != 2 or mi.shape[1] != len(names) or entropies.shape != (len(names),) or (entropies <= 0).any():
             raise ValueError("the disentanglement figures do not fit together")
-        return cls(names, mi, entropies, gaps(mi, entropies), mig, mig_se, n_images)
+        if (gaps_se is not None and gaps_se.shape != entropies.shape) or (nmi_se is not None and nmi_se.shape != mi.shape):
+            raise ValueError("the disentanglement figures do not fit together")
+        return cls(names, mi, entropies, gaps(mi, entropies), mig, mig_se, n_images, gaps_se, nmi_se)
 
     def dim_label(self, dim: int) -> str:
-        """What a traversal row of dimension `dim` shows, e.g. "x (0.81 of its entropy)"."""
+        """What a traversal row of dimension `dim` shows, e.g. "x (0.81 ± 0.02 of its entropy)"."""
         factor = self.dim_factors()[dim]
         if factor is None:
             return "no factor"
         k = self.factor_names.index(factor)
-        return f"{factor} ({self.normalised_mi[dim, k]:.2f} of its entropy)"
+        se = "" if self.normalised_mi_se is None else f" ± {self.normalised_mi_se[dim, k]:.2f}"
+        return f"{factor} ({self.normalised_mi[dim, k]:.2f}{se} of its entropy)"
 
 
 def mutual_information_gap(
@@ -152,10 +163,18 @@ def mutual_information_gap(
     mi, ent = estimate(slice(None))
     factor_gaps = gaps(mi, ent)
     rng = np.random.default_rng(seed)
-    boot = []
+    boot_gaps, boot_nmi = [], []
     for _ in range(n_bootstrap):
         rows = rng.integers(0, len(codes), len(codes))
         b_mi, b_ent = estimate(rows)
-        boot.append(float(np.mean(gaps(b_mi, np.maximum(b_ent, 1e-12)))))
-    se = float(np.std(boot, ddof=1)) if n_bootstrap > 1 else float("nan")
-    return Disentanglement(factor_names, mi, ent, factor_gaps, float(np.mean(factor_gaps)), se, len(codes))
+        b_ent = np.maximum(b_ent, 1e-12)
+        boot_gaps.append(gaps(b_mi, b_ent))
+        boot_nmi.append(b_mi / b_ent)
+    if n_bootstrap > 1:
+        gaps_se, nmi_se = np.std(boot_gaps, axis=0, ddof=1), np.std(boot_nmi, axis=0, ddof=1)
+        se = float(np.std(np.mean(boot_gaps, axis=1), ddof=1))
+    else:
+        gaps_se, nmi_se, se = None, None, float("nan")
+    return Disentanglement(
+        factor_names, mi, ent, factor_gaps, float(np.mean(factor_gaps)), se, len(codes), gaps_se, nmi_se,
+    )

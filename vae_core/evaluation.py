@@ -94,7 +94,7 @@ def card_lines(meta: CheckpointMeta) -> list[str]:
             lines.append(f"{test['heavy_tailed_fraction']:.1%} of test images have heavy-tailed importance "
                          "weights: their IWAE figures are unreliable")
     if not is_normalised(config):
-        lines.append("These nats are a cross-entropy of grey pixels, not a log probability of the image")
+        lines.append("These nats are a cross-entropy of pixel values in [0, 1], not a log probability of the image")
     note = published_comparison(config, meta.dataset)
     if note:
         lines.append(note)

@@ -124,11 +124,12 @@ def mean_image(logits: Tensor, likelihood: str = "bernoulli") -> Tensor:
 
 def describe_likelihood(config: ModelConfig) -> str:
     """What a model's "nats" are nats of, in words for a page or a model card."""
-    data = "binarised pixels (thresholded at 1/2)" if config.binarize else "grey pixels"
+    levels = "RGB pixel values" if config.image_shape[0] == 3 else "grey pixels"
+    data = "binarised pixels (thresholded at 1/2)" if config.binarize else levels
     if config.recon == "bernoulli":
         if config.binarize:
             return f"Bernoulli on {data}"
-        return "Bernoulli cross-entropy on grey pixels (not a normalised density of the image)"
+        return f"Bernoulli cross-entropy on {levels} (not a normalised density of the image)"
     if config.recon == "continuous-bernoulli":
         return f"continuous Bernoulli on {data} (a density on [0, 1])"
     sigma = {"global": "one learned σ", "pixel": "a learned σ per pixel"}.get(

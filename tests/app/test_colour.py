@@ -54,6 +54,7 @@ def test_explore_traversal_shows_mig_and_labels_each_row(shapes_model: Path) -> 
     assert f"{found.mig:.3f} ± {found.mig_se:.3f}" in mig[0]
     table = at.dataframe[0].value
     assert list(table["factor"]) == ["shape", "hue", "scale", "rotation", "x", "y"]
+    assert list(table["± s.e."]) == pytest.approx(found.gaps_se)  # each factor's gap carries its error
     captions = [img.captions[0] for img in at.image]
     assert len(captions) == 2 and all(" · explains " in c for c in captions)
     assert captions[0].endswith(found.dim_label(int(captions[0][2])))

@@ -125,13 +125,14 @@ def test_a_batch_encodes_every_file_on_an_mnist_model() -> None:
     assert any("W diag(σ²) Wᵀ" in c.value for c in at.caption)
 
 
-def test_tsne_map_places_samples_and_draws_no_ellipse() -> None:
+@pytest.mark.parametrize(("method", "note"), [("tsne", "t-SNE is not linear"), ("umap", "UMAP is not linear")])
+def test_a_neighbour_map_places_samples_and_draws_no_ellipse(method: str, note: str) -> None:
     at = open_page("digits-mlp-8d")
-    at.session_state["encode_map"] = "tsne"
+    at.session_state["encode_map"] = method
     at = upload(at, ("seven.png", digit_png()))
     traces = map_traces(at)
     assert "q(z|x), 2σ" not in traces and len(traces["z ~ q(z|x)"]) == 32
-    assert any("t-SNE is not linear" in c.value for c in at.caption)
+    assert any(note in c.value for c in at.caption)
 
 
 def test_without_the_data_set_neighbours_are_decoded_from_their_codes(monkeypatch: pytest.MonkeyPatch) -> None:

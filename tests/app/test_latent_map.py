@@ -79,7 +79,7 @@ def test_a_2d_model_opens_on_its_latent_axes_and_asks_for_a_click() -> None:
     assert "Click anywhere" in at.info[0].value
 
 
-@pytest.mark.parametrize("method", ["pca", "tsne"])
+@pytest.mark.parametrize("method", ["pca", "tsne", "umap"])
 def test_the_map_is_fitted_once_and_served_from_the_cache_on_reruns(method: str, fits: list[str]) -> None:
     at = open_page(method=method)
     assert fits == [method] and len(charts(at)) == 1
