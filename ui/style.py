@@ -2,7 +2,8 @@
 laptop's half screen (800 px) or a phone (390 px).
 
 - Formulas scroll sideways instead of being cut off ("3.03297 na").
-- Metrics, the sidebar picker's value and its options wrap instead of ending in "…".
+- Metrics, the sidebar picker's value and its options wrap instead of ending in "…". The options
+  are divs in fixed 40 px rows (a virtual list), so they wrap onto two smaller lines.
 - Columns inside a container whose key starts with "stack-" stack when the main area is
   narrower than STACK_PX: a map beside its decoded image shrank to 136 px at 800.
   A container query, not a media query: the main area's width is what counts, and it
@@ -27,7 +28,11 @@ CSS = f"""
   white-space: normal; overflow-wrap: anywhere; text-overflow: clip;
 }}
 [data-testid="stSidebar"] [data-baseweb="select"] div {{ white-space: normal; overflow: visible; text-overflow: clip; }}
-[data-baseweb="popover"] li[role="option"] div {{ white-space: normal; text-overflow: clip; }}
+[data-testid="stSelectboxVirtualDropdown"] [role="option"], [data-testid="stSelectboxVirtualDropdown"] [role="option"] * {{
+  white-space: normal !important; overflow-wrap: anywhere; text-overflow: clip !important;
+  line-height: 1.15; font-size: 0.875rem;
+}}
+[data-testid="stSelectboxVirtualDropdown"] [role="option"] * {{ height: auto !important; overflow: visible !important; }}
 [data-testid="stVerticalBlock"]:has(> [data-testid="stElementContainer"] [data-testid="stProgress"])
   > [data-testid="stElementContainer"][data-stale="true"]:has([data-testid="stPlotlyChart"]) {{ display: none; }}
 @container vae-main (max-width: {TITLE_PX}px) {{ [data-testid="stMain"] h1 {{ font-size: 2rem !important; }} }}

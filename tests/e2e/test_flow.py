@@ -224,6 +224,17 @@ def test_nothing_is_cut_off_on_a_half_screen_or_a_phone(browser: Browser, app_ur
             .filter(k => k.scrollWidth > k.clientWidth + 1 && !['auto', 'scroll'].includes(getComputedStyle(k).overflowX))
             .length""")
         assert clipped == 0
+        # the picker's options (name, data, architecture, size, beta, likelihood) wrap, none is cut
+        if page.locator('[data-testid="stExpandSidebarButton"]').is_visible():
+            page.locator('[data-testid="stExpandSidebarButton"]').click()
+        page.locator(PICKER).click()
+        page.locator('[data-testid="stSelectboxVirtualDropdown"] [role="option"]').first.wait_for()
+        cut = page.evaluate("""() => Array.from(document.querySelectorAll(
+            '[data-testid="stSelectboxVirtualDropdown"] [role="option"], [data-testid="stSelectboxVirtualDropdown"] [role="option"] *'))
+            .filter(el => el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1)
+            .map(el => `${el.innerText}: ${el.scrollWidth}x${el.scrollHeight} in ${el.clientWidth}x${el.clientHeight}`)""")
+        assert cut == [], cut
+        page.keyboard.press("Escape")
         page.goto(f"{app_url}/latent_map")
         page.locator(MAP_AREA).wait_for()
         wait_idle(page)
