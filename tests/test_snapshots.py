@@ -15,8 +15,9 @@ from vae_core.checkpoints import DESCRIPTION_KEY, inspect_checkpoint
 from vae_core.metadata import MAX_SNAPSHOT_BYTES
 from vae_core.models import build_model
 from vae_core.projection import fit_projection
+from vae_core.replay_plane import frame_bounds, replay_plane
 from vae_core.snapshots import (
-    LatentSnapshots, frame_bounds, frames_that_fit, replay_plane, snapshot_subset, stored_bytes,
+    LatentSnapshots, frames_that_fit, snapshot_subset, stored_bytes,
 )
 from vae_core.training import Trainer, encode_all
 

@@ -4,7 +4,7 @@ replayed in the browser.
 The replay is one plotly figure with a frame per stored epoch, a Play / Pause pair and an
 epoch slider: plotly animates it in the page, so playing it costs no server run at all. Each
 frame moves the same points (one trace, each point's `ids` its index) on fixed axes
-(`vae_core.snapshots.replay_plane`), coloured by label with the palette of every page.
+(`vae_core.replay_plane`), coloured by label with the palette of every page.
 """
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ import streamlit as st
 from vae_core import Checkpoint
 from vae_core.encoding import label_name
 from vae_core.jobs import TrainingJob
-from vae_core.snapshots import LatentSnapshots, frame_bounds, replay_plane
+from vae_core.replay_plane import frame_bounds, replay_plane
+from vae_core.snapshots import LatentSnapshots
 
 from .figures import label_colour, label_colours
 
