@@ -11,7 +11,7 @@ from vae_core import load_checkpoint
 from vae_core import CheckpointError
 from vae_core.convert import ConversionError, from_pytorch_examples, import_checkpoint, main
 
-from .conftest import REPO
+from .conftest import legacy_pair
 from .test_bench_train_speed import _bench
 
 
@@ -96,9 +96,14 @@ def test_shapes_that_do_not_chain_are_refused(examples: nn.Module) -> None:
         from_pytorch_examples(state)
 
 
+def _legacy_bytes(folder: Path) -> tuple[bytes, bytes]:
+    """digits-mlp-2d as an older .safetensors + .json pair, as bytes."""
+    pair = legacy_pair("digits-mlp-2d", folder)
+    return pair.read_bytes(), pair.with_suffix(".json").read_bytes()
+
+
 def test_an_uploaded_pair_that_loads_is_added_under_a_safe_name(tmp_path: Path) -> None:
-    shipped = REPO / "checkpoints" / "digits-mlp-2d"
-    weights, sidecar = (shipped.with_suffix(s).read_bytes() for s in (".safetensors", ".json"))
+    weights, sidecar = _legacy_bytes(tmp_path)
     path = import_checkpoint(weights, sidecar, "my model/../x", tmp_path / "user")
     assert path.parent == tmp_path / "user" and "/" not in path.stem and not path.stem.startswith(".")
     ckpt = load_checkpoint(path)
@@ -110,10 +115,12 @@ def test_an_uploaded_pair_that_loads_is_added_under_a_safe_name(tmp_path: Path) 
 
 
 @pytest.mark.parametrize("damage", ["weights", "sidecar", "swap"])
-def test_an_uploaded_pair_that_does_not_load_leaves_nothing_behind(damage: str, tmp_path: Path) -> None:
-    weights, sidecar = ((REPO / "checkpoints" / "digits-mlp-2d").with_suffix(s).read_bytes()
-                        for s in (".safetensors", ".json"))
-    other = (REPO / "checkpoints" / "digits-mlp-8d.safetensors").read_bytes()
+def test_an_uploaded_pair_that_does_not_load_leaves_nothing_behind(
+    damage: str, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    sources = tmp_path_factory.mktemp("pairs")
+    weights, sidecar = _legacy_bytes(sources)
+    other = legacy_pair("digits-mlp-8d", sources).read_bytes()
     pair = {"weights": (weights[:100], sidecar), "sidecar": (weights, b"{not json"), "swap": (other, sidecar)}[damage]
     with pytest.raises(CheckpointError):
         import_checkpoint(*pair, "upload", tmp_path)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tomllib
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from vae_core.checkpoints import DESCRIPTION_KEY
 
+from ..conftest import legacy_pair
 from .helpers import REPO
 
 
@@ -44,8 +44,7 @@ def _app() -> AppTest:
 
 
 def test_a_crafted_description_is_listed_as_unusable_and_the_app_works() -> None:
-    legacy = _user_dir() / "crafted"
-    shutil.copy(REPO / "checkpoints" / "digits-mlp-2d.safetensors", legacy.with_suffix(".safetensors"))
+    legacy = legacy_pair("digits-mlp-2d", _user_dir(), "crafted").with_suffix("")
     legacy.with_suffix(".json").write_text(json.dumps({"format": "vae-explorer/1", "model": {}}))
     _copy_shipped("digits-mlp-2d", "latent-text", lambda d: d["model"].update(latent_dim=2.5))
     at = _app()
