@@ -66,6 +66,14 @@ def test_a_user_model_named_like_a_shipped_one_reads_differently() -> None:
     assert len(labels) == 2 and len(set(labels)) == 2 and any("saved in the app" in label for label in labels)
 
 
+def test_the_picker_and_the_card_name_latent_size_beta_and_likelihood() -> None:
+    at = _app()
+    assert "digits-mlp-2d · digits · mlp · 2-d · β 1 · bernoulli" in at.sidebar.selectbox(key="model_path").options
+    card = "".join(md.value for md in at.sidebar.markdown)  # the default model's card
+    assert "**Latent dim**: 2" in card and "**β** (weight of the KL term): 1" in card
+    assert "Bernoulli on binarised pixels" in card
+
+
 def test_file_text_is_shown_as_plain_text_never_as_markdown() -> None:
     weights = _copy_shipped("digits-mlp-2d", "sneaky", lambda d: d.update(dataset="![t](http://example.com/x.png)"))
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
