@@ -23,6 +23,7 @@ from tqdm import tqdm
 from .checkpoints import CheckpointError, inspect_checkpoint
 from .config import ARCHITECTURES, DATASETS, ModelConfig, TrainConfig
 from .data import DataError, load_dataset
+from .device import available_device
 from .likelihoods import LIKELIHOODS, SIGMA_MODES
 from .distributed import barrier, init_from_env, shutdown
 from .resume import load_training_state, resume_path
@@ -98,6 +99,8 @@ def _train(args: argparse.Namespace) -> int:
             batch_size=args.batch_size, lr=args.lr, beta=args.beta, test_fraction=args.test_fraction,
             val_fraction=args.val_fraction, seed=args.seed, device=args.device,
         )
+        if args.device is not None:
+            available_device(args.device)  # refused now, not after the data is read
     except ValueError as err:
         raise UsageError(f"{err} (see --help)") from None
     state_path = resume_path(args.out)
