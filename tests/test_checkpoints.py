@@ -18,6 +18,8 @@ from vae_core.checkpoints import (
     DESCRIPTION_KEY, CheckpointExistsError, checkpoint_paths, checkpoint_version, inspect_checkpoint,
 )
 
+from vae_core.resume import TrainingState, resume_path, save_training_state
+
 from .conftest import legacy_pair
 
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints"
@@ -75,6 +77,7 @@ def test_named_by_either_file_or_stem(saved: Path) -> None:
 def test_one_file_no_temp_files_and_listing_finds_it(saved: Path) -> None:
     assert sorted(p.name for p in saved.parent.iterdir() if p.name != ".save.lock") == ["m.safetensors"]
     (saved.parent / "notes.json").write_text("{}")  # not a checkpoint: skipped
+    save_training_state(resume_path(saved.with_suffix("")), TrainingState({}, {"state": {}, "param_groups": []}, {}, {}, {"epoch": 1}))  # a run's state: skipped
     entries = list_checkpoints(saved.parent)
     assert [(e.path, e.usable) for e in entries] == [(saved, True)]
 
