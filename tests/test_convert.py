@@ -84,6 +84,17 @@ def test_user_errors_are_one_line_without_a_traceback(
     assert not (tmp_path / "x.json").exists()
 
 
+@pytest.mark.parametrize(("args", "said"), [
+    (["--from", "keras", "vae.pt", "--out", "x"], "invalid choice: 'keras'"),
+    (["--from", "pytorch-examples", "vae.pt"], "--out"),
+    (["--from", "pytorch-examples", "vae.pt", "--out", "x", "--dataset", "cifar"], "invalid choice: 'cifar'"),
+])
+def test_a_bad_argument_is_one_line_and_status_2(args: list[str], said: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert said in err and err.count("\n") == 1 and err.startswith("error: ") and "usage:" not in err, err
+
+
 def test_a_data_set_of_another_size_is_refused(saved: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--from", "pytorch-examples", str(saved), "--out", str(tmp_path / "x"), "--dataset", "digits"]) == 2
     assert "the digits images are 8x8" in capsys.readouterr().err
