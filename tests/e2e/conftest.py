@@ -128,16 +128,15 @@ def page(browser: Browser, app_url: str) -> Iterator[Page]:
 
 
 # ---------------------------------------------------------------- helpers
-IDLE_JS = """() => document.querySelector('[data-testid="stApp"]')
-    && !document.querySelector('[data-testid="stStatusWidgetRunningIcon"]')
+IDLE_JS = """() => document.querySelector('[data-testid="stApp"][data-test-script-state="notRunning"]')
     && !document.querySelector('[data-testid="stElementContainer"][data-stale="true"]')"""
 
 
 def wait_idle(page: Page, timeout_ms: int = 30_000) -> None:
-    """Wait until Streamlit has finished the current run: no running icon, and no element left
-    over from the previous run. The status widget shows only after a run has gone on for a while,
-    so the leftovers are what tells a run that is still drawing: without that check, a test that
-    clicked into a half-drawn page (the old page's widgets still in the DOM) used the old ones."""
+    """Wait until Streamlit has finished the current run, as its own app root says
+    (`data-test-script-state`), fragment runs included, with no element left over from the
+    previous run. The status widget's "Running" is no sign: it shows an icon, only once a run has
+    gone on for a while, so a test read a page (or a URL) that was still being drawn."""
     page.wait_for_function(IDLE_JS, timeout=timeout_ms)
 
 
