@@ -48,6 +48,21 @@ def wait_sliders(page: Page, expected: list[float], tol: float = 0.03) -> None:
         })""", arg=[expected, tol])
 
 
+# What under `scope` is cut: an element whose content is wider than its box (a button group
+# scrolled to "Laten…") or that runs past the main area's right edge.
+CUT_OFF_JS = """(scope) => {
+    const edge = document.querySelector('[data-testid="stMain"]').getBoundingClientRect().right;
+    return Array.from(document.querySelectorAll(`${scope}, ${scope} *`))
+        .filter(el => el.offsetParent !== null && (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== 'visible'
+                      || el.getBoundingClientRect().right > edge + 1))
+        .map(el => `${el.dataset.testid || el.tagName} "${el.innerText.slice(0, 40)}": ${el.scrollWidth} in ${el.clientWidth}`);
+}"""
+
+
+def cut_off(page: Page, scope: str) -> list[str]:
+    return page.evaluate(CUT_OFF_JS, scope)
+
+
 def query(page: Page) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlparse(page.url).query).items()}
 
@@ -239,6 +254,8 @@ def test_nothing_is_cut_off_on_a_half_screen_or_a_phone(browser: Browser, app_ur
         page.goto(f"{app_url}/latent_map")
         page.locator(MAP_AREA).wait_for()
         wait_idle(page)
+        # the map's button rows (method, drag mode) fit: none scrolls or runs past the main area
+        assert cut_off(page, f"{MAIN} [data-testid='stButtonGroup']") == []
         plot = page.locator(MAP_AREA).bounding_box()
         main = page.locator(MAIN).bounding_box()
         assert plot["width"] >= 0.6 * min(main["width"], width) and plot["height"] >= 300, plot  # a usable map
