@@ -54,6 +54,7 @@ IMAGE_PX = 168
 POINTER_PX = 112  # the image under the pointer
 POINTER_KEY = "latent_map_pointer"  # the in_page_decoder component (role "pointer")
 MAP_HEIGHT = 620
+CONTROL_PX = 150  # each setting beside the method picker; the row wraps where they do not fit
 TSNE_K = 10
 # no double-click reset: plotly took every second click on the map for a double click
 # and redrew the whole map (docs/design-decisions.md); the toolbar's reset button stays
@@ -161,9 +162,10 @@ def map_settings(ckpt: Checkpoint, latent_dim: int) -> tuple[str, tuple[int, int
         st.session_state[METHOD_KEY] = linked[MAP]
     if SPOT in linked:
         st.session_state[LINKED_SPOT_KEY] = linked[SPOT]
-    controls = st.columns([2, 1, 1, 1])
-    method = controls[0].segmented_control(
-        "Map", methods, format_func=METHOD_LABELS.get, key=METHOD_KEY, required=True,
+    # one row that wraps: fixed columns cut the method picker at 800 px ("Laten…")
+    controls = st.container(horizontal=True, key="latent_map_controls")
+    method = controls.segmented_control(
+        "Map", methods, format_func=METHOD_LABELS.get, key=METHOD_KEY, required=True, wrap=True,
         help="PCA and latent axes map back exactly; t-SNE and UMAP keep neighbours together but map back approximately.",
     )
     chosen[model] = method
@@ -174,16 +176,16 @@ def map_settings(ckpt: Checkpoint, latent_dim: int) -> tuple[str, tuple[int, int
         for key, default in (("latent_map_dim_x", 0), ("latent_map_dim_y", 1)):
             if st.session_state.get(key) not in options:
                 st.session_state[key] = default
-        dims = (controls[1].selectbox("x axis: z[i]", options, key="latent_map_dim_x"),
-                controls[2].selectbox("y axis: z[j]", options, key="latent_map_dim_y"))
+        dims = (controls.selectbox("x axis: z[i]", options, key="latent_map_dim_x", width=CONTROL_PX),
+                controls.selectbox("y axis: z[j]", options, key="latent_map_dim_y", width=CONTROL_PX))
         if dims[0] == dims[1]:
             st.warning("Choose two different dimensions for the axes.")
             return None
     elif method in NEIGHBOUR_MAPS:
         if method == "tsne":
-            perplexity = controls[1].slider("Perplexity", 5, 50, 30, step=5, key="latent_map_perplexity",
-                                            help="About how many neighbours each point keeps close.")
-        seed = controls[2].number_input("Seed", 0, 9999, 0, key="latent_map_seed")
+            perplexity = controls.slider("Perplexity", 5, 50, 30, step=5, key="latent_map_perplexity", width=CONTROL_PX,
+                                         help="About how many neighbours each point keeps close.")
+        seed = controls.number_input("Seed", 0, 9999, 0, key="latent_map_seed", width=CONTROL_PX)
     return method, dims, perplexity, seed
 
 

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 import pickle
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -18,6 +17,10 @@ from vae_core import CheckpointError, LatentCodes, ModelConfig, build_model, lis
 from vae_core.checkpoints import (
     DESCRIPTION_KEY, CheckpointExistsError, checkpoint_paths, checkpoint_version, inspect_checkpoint,
 )
+
+from vae_core.resume import TrainingState, resume_path, save_training_state
+
+from .conftest import legacy_pair
 
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints"
 META = {"dataset": "digits", "class_names": [str(k) for k in range(10)]}
@@ -74,24 +77,13 @@ def test_named_by_either_file_or_stem(saved: Path) -> None:
 def test_one_file_no_temp_files_and_listing_finds_it(saved: Path) -> None:
     assert sorted(p.name for p in saved.parent.iterdir() if p.name != ".save.lock") == ["m.safetensors"]
     (saved.parent / "notes.json").write_text("{}")  # not a checkpoint: skipped
+    save_training_state(resume_path(saved.with_suffix("")), TrainingState({}, {"state": {}, "param_groups": []}, {}, {}, {"epoch": 1}))  # a run's state: skipped
     entries = list_checkpoints(saved.parent)
     assert [(e.path, e.usable) for e in entries] == [(saved, True)]
 
 
-def _legacy_copy(name: str, folder: Path) -> Path:
-    """A shipped model as written before the description moved into the weights file."""
-    for path in checkpoint_paths(SHIPPED / name):
-        if not path.exists():
-            pytest.skip(f"{name} is not built yet (make checkpoints)")
-        shutil.copy(path, folder)
-    with safe_open(folder / f"{name}.safetensors", framework="pt") as f:
-        if DESCRIPTION_KEY in (f.metadata() or {}):
-            pytest.skip(f"{name} was rebuilt in the one-file format")
-    return folder / f"{name}.safetensors"
-
-
 def test_old_two_file_checkpoints_load_and_an_overwrite_makes_them_one_file(tmp_path: Path) -> None:
-    weights = _legacy_copy("digits-mlp-2d", tmp_path)
+    weights = legacy_pair("digits-mlp-2d", tmp_path)
     assert load_checkpoint(weights).metadata.dataset == "digits"
     _save(tmp_path / "digits-mlp-2d", latent_dim=4, overwrite=True)
     assert not weights.with_suffix(".json").exists() and load_checkpoint(weights).config.latent_dim == 4
@@ -184,7 +176,7 @@ def test_shapes_are_checked_from_the_header_before_a_model_is_built(saved: Path,
 
 
 def test_a_legacy_description_is_size_bounded(tmp_path: Path) -> None:
-    weights = _legacy_copy("digits-mlp-2d", tmp_path)
+    weights = legacy_pair("digits-mlp-2d", tmp_path)
     weights.with_suffix(".json").write_text(" " * (2 << 20) + "{}")
     with pytest.raises(CheckpointError, match="too large"):
         load_checkpoint(weights)
@@ -252,6 +244,18 @@ def test_shipped_models_report_figures_measured_on_test_after_choosing_on_valida
     assert test["iwae_k"] >= 100 and test["n_images"] == split["test"]
     assert test["elbo"] < test["log_px_iwae"] < 0 and 0 < test["elbo_se"] < 2 and 0 < test["log_px_iwae_se"] < 2
     assert str(test["likelihood"]).startswith("Bernoulli on binarised pixels")
+
+
+def test_the_shipped_digits_model_replays_its_training() -> None:
+    """The Latent map's replay on digits-mlp-2d: every epoch from before the first step to the
+    last, of the run's test images, in one file small enough to ship."""
+    ckpt = load_checkpoint(SHIPPED / "digits-mlp-2d")
+    snapshots, meta = ckpt.snapshots, ckpt.metadata
+    assert snapshots is not None and meta.snapshots is not None and meta.snapshots.split == "test"
+    assert snapshots.epochs.tolist() == list(range(meta.epochs_trained + 1))
+    assert snapshots.mu.shape == (meta.epochs_trained + 1, meta.split["test"], 2)
+    assert sorted(set(snapshots.labels.tolist())) == list(range(10))
+    assert checkpoint_paths(SHIPPED / "digits-mlp-2d")[0].stat().st_size < 1024 * 1024
 
 
 @pytest.mark.parametrize("name", ["shapes-conv-10d-beta1", "shapes-conv-10d-beta4"])

@@ -11,7 +11,7 @@ from vae_core import load_checkpoint
 from vae_core import CheckpointError
 from vae_core.convert import ConversionError, from_pytorch_examples, import_checkpoint, main
 
-from .conftest import REPO
+from .conftest import legacy_pair
 from .test_bench_train_speed import _bench
 
 
@@ -84,6 +84,17 @@ def test_user_errors_are_one_line_without_a_traceback(
     assert not (tmp_path / "x.json").exists()
 
 
+@pytest.mark.parametrize(("args", "said"), [
+    (["--from", "keras", "vae.pt", "--out", "x"], "invalid choice: 'keras'"),
+    (["--from", "pytorch-examples", "vae.pt"], "--out"),
+    (["--from", "pytorch-examples", "vae.pt", "--out", "x", "--dataset", "cifar"], "invalid choice: 'cifar'"),
+])
+def test_a_bad_argument_is_one_line_and_status_2(args: list[str], said: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert said in err and err.count("\n") == 1 and err.startswith("error: ") and "usage:" not in err, err
+
+
 def test_a_data_set_of_another_size_is_refused(saved: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--from", "pytorch-examples", str(saved), "--out", str(tmp_path / "x"), "--dataset", "digits"]) == 2
     assert "the digits images are 8x8" in capsys.readouterr().err
@@ -96,9 +107,14 @@ def test_shapes_that_do_not_chain_are_refused(examples: nn.Module) -> None:
         from_pytorch_examples(state)
 
 
+def _legacy_bytes(folder: Path) -> tuple[bytes, bytes]:
+    """digits-mlp-2d as an older .safetensors + .json pair, as bytes."""
+    pair = legacy_pair("digits-mlp-2d", folder)
+    return pair.read_bytes(), pair.with_suffix(".json").read_bytes()
+
+
 def test_an_uploaded_pair_that_loads_is_added_under_a_safe_name(tmp_path: Path) -> None:
-    shipped = REPO / "checkpoints" / "digits-mlp-2d"
-    weights, sidecar = (shipped.with_suffix(s).read_bytes() for s in (".safetensors", ".json"))
+    weights, sidecar = _legacy_bytes(tmp_path)
     path = import_checkpoint(weights, sidecar, "my model/../x", tmp_path / "user")
     assert path.parent == tmp_path / "user" and "/" not in path.stem and not path.stem.startswith(".")
     ckpt = load_checkpoint(path)
@@ -110,10 +126,12 @@ def test_an_uploaded_pair_that_loads_is_added_under_a_safe_name(tmp_path: Path) 
 
 
 @pytest.mark.parametrize("damage", ["weights", "sidecar", "swap"])
-def test_an_uploaded_pair_that_does_not_load_leaves_nothing_behind(damage: str, tmp_path: Path) -> None:
-    weights, sidecar = ((REPO / "checkpoints" / "digits-mlp-2d").with_suffix(s).read_bytes()
-                        for s in (".safetensors", ".json"))
-    other = (REPO / "checkpoints" / "digits-mlp-8d.safetensors").read_bytes()
+def test_an_uploaded_pair_that_does_not_load_leaves_nothing_behind(
+    damage: str, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    sources = tmp_path_factory.mktemp("pairs")
+    weights, sidecar = _legacy_bytes(sources)
+    other = legacy_pair("digits-mlp-8d", sources).read_bytes()
     pair = {"weights": (weights[:100], sidecar), "sidecar": (weights, b"{not json"), "swap": (other, sidecar)}[damage]
     with pytest.raises(CheckpointError):
         import_checkpoint(*pair, "upload", tmp_path)

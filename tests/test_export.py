@@ -35,6 +35,8 @@ def test_codes_csv_has_a_row_per_code_with_its_class_name() -> None:
     np.testing.assert_allclose([[float(r["x"]), float(r["y"])] for r in rows], XY, rtol=1e-5)
     no_map = list(csv.DictReader(io.StringIO(codes_csv(codes_array(MU, LABELS)).decode())))
     assert no_map[0]["x"] == "nan" and no_map[0]["class"] == "0"
+    folder = list(csv.DictReader(io.StringIO(codes_csv(codes_array(MU, np.full(7, -1), XY), ["zero"]).decode())))
+    assert {r["label"] for r in folder} == {"-1"} and {r["class"] for r in folder} == {"unlabelled"}  # as on the map
 
 
 def test_a_grid_holds_each_image_in_its_cell() -> None:

@@ -30,6 +30,8 @@ def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
     (["--epochs", "0"], "epochs must be between 1 and"),
     (["--latent-dim", "1"], "latent_dim must be between 2 and 64"),
     (["--epochs", "two"], "invalid int value: 'two'"),
+    (["--device", "banana"], "unknown device 'banana'"),
+    (["--device", "meta"], "device 'meta' is not supported"),
 ])
 def test_a_bad_argument_is_one_line_and_status_2(args: list[str], said: str, tmp_path: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
@@ -37,6 +39,15 @@ def test_a_bad_argument_is_one_line_and_status_2(args: list[str], said: str, tmp
     assert said in one_line_error(capsys)
     assert main(["--dataset", "digits"]) == 2  # --out is required
     assert "--out" in one_line_error(capsys)
+
+
+def test_a_device_this_machine_lacks_is_one_line_and_status_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert main([*SMALL, "--device", "cuda", "--out", str(tmp_path / "m")]) == 2
+    assert "this machine has no usable CUDA GPU" in one_line_error(capsys)
+    assert not (tmp_path / "m.safetensors").exists()
 
 
 @pytest.mark.parametrize(("args", "said"), [

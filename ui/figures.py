@@ -14,6 +14,7 @@ from vae_core.projection import LinearProjection, Projection, map_bounds
 UNLABELLED_COLOUR = "#9e9e9e"
 MARKED_EPOCHS = 30  # test points get markers up to this many epochs, then they would blur the line
 WEBGL_MIN_POINTS = 1000  # from here on, WebGL markers (plotly express's own switch); below, crisper SVG
+MODEBAR_PX = 30  # the band at the top of a figure where plotly's toolbar floats (its buttons are 23 px tall)
 
 
 def label_colour(label: int, n_classes: int) -> str:
@@ -89,7 +90,10 @@ def codes_map_figure(
         # the legend above the map and "range", not "domain": equal axes that widen their range to
         # fill the column, instead of a plot shrunk to a square with empty bands beside it
         height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10},
-        legend={"itemsizing": "constant", "orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+        # the legend starts below the top band where plotly's toolbar floats (container units):
+        # above the plot it ran under the toolbar's buttons at every width
+        legend={"itemsizing": "constant", "orientation": "h", "yref": "container", "yanchor": "top",
+                "y": 1 - MODEBAR_PX / height, "x": 0},
         xaxis={"title": titles[0], "constrain": "range", "zeroline": False},
         yaxis={"title": titles[1], "constrain": "range", "zeroline": False, "scaleanchor": "x", "scaleratio": 1},
     )

@@ -71,7 +71,7 @@ def panel_1d(ckpt: Checkpoint, mu: np.ndarray, sigma: np.ndarray) -> None:
     mu_d[i], sigma_d[i], eps_d[i] = m, s, e
     if frames_decoder(ckpt, "rp_decode_1d", sample_path(mu_d, sigma_d, eps_d, N_FRAMES), FRAME_PX,
                       chart_key="rp_anim_1d"):
-        st.caption(f"decode(z) of every frame as it plays: dimension {i + 1} follows the animation, every other "
+        st.caption(f"decode(z) of every frame as it plays: z[{i}] follows the animation, every other "
                    "dimension moves from 0 to its encoder μ (ε = 0 there).")
     st.markdown(f"ε = {format_number(e)} is carried to **z = {format_number(z)}** "
                 f"(z = μ + σ·ε = {format_number(m)} + {format_number(s)} × {format_number(e)}).")

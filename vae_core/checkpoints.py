@@ -40,6 +40,7 @@ from .models import VAE, build_model
 from .snapshots import LatentSnapshots
 
 WEIGHTS_SUFFIX = ".safetensors"
+RESUME_SUFFIX = ".resume.safetensors"  # a run's resume state beside its checkpoint (vae_core.resume): not a model
 SIDECAR_SUFFIX = ".json"  # the description of checkpoints written before it moved into the header
 DESCRIPTION_KEY = "description"  # header metadata key of the JSON description
 LOCK_NAME = ".save.lock"
@@ -395,7 +396,8 @@ def list_checkpoints(*folders: str | Path) -> list[CheckpointEntry]:
     found = []
     for folder in folders:
         folder = Path(folder)
-        stems = {p.name[: -len(WEIGHTS_SUFFIX)] for p in folder.glob("*" + WEIGHTS_SUFFIX)}
+        stems = {p.name[: -len(WEIGHTS_SUFFIX)] for p in folder.glob("*" + WEIGHTS_SUFFIX)
+                 if not p.name.endswith(RESUME_SUFFIX)}
         stems |= {p.stem for p in folder.glob("*" + SIDECAR_SUFFIX) if _looks_like_description(p)}
         for stem in sorted(s for s in stems if not s.startswith(".")):
             weights_path, _ = checkpoint_paths(folder / stem)

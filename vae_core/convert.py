@@ -36,6 +36,7 @@ from .checkpoints import (
     CheckpointError, CheckpointExistsError, LatentCodes, checkpoint_paths, checkpoint_version, load_checkpoint,
     save_checkpoint,
 )
+from .cli import OneLineParser, UsageError
 from .config import DATASETS, ModelConfig
 from .data import DataError, ImageData, load_dataset
 from .models import VAE, build_model
@@ -153,8 +154,8 @@ def import_checkpoint(weights: bytes, sidecar: bytes | None, name: str, folder: 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m vae_core.convert",
-                                description="Convert a model trained elsewhere into a vae-explorer checkpoint.")
+    p = OneLineParser(prog="python -m vae_core.convert",
+                      description="Convert a model trained elsewhere into a vae-explorer checkpoint.")
     p.add_argument("--from", dest="source", choices=SOURCES, required=True, help="what wrote the file")
     p.add_argument("file", help="the saved state_dict, e.g. vae.pt")
     p.add_argument("--out", required=True, help="checkpoint path without suffix, e.g. checkpoints/examples-vae")
@@ -164,7 +165,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     try:
         path = convert(args.source, args.file, args.out, args.dataset, args.data_dir)
     except (ConversionError, DataError, CheckpointError) as err:

@@ -17,6 +17,7 @@ from xml.sax.saxutils import escape
 import numpy as np
 from PIL import Image, ImageDraw
 
+from .encoding import label_name
 from .inference import to_uint8
 
 
@@ -48,12 +49,11 @@ def codes_csv(table: np.ndarray, class_names: Sequence[str] = ()) -> bytes:
     d = table.dtype["mu"].shape[0]
     vectors = [name for name in ("mu", "log_var") if name in table.dtype.names]
     header = ["index", "label", "class", "x", "y", *(f"{name}_{i}" for name in vectors for i in range(d))]
-    names = [class_names[v] if 0 <= v < len(class_names) else str(v) for v in range(int(table["label"].max(initial=0)) + 1)]
-    quoted = [_csv_field(name) for name in names]
+    quoted = {int(v): _csv_field(label_name(v, class_names)) for v in np.unique(table["label"])}
     values = np.column_stack([table["x"], table["y"], *(table[name].astype(np.float64) for name in vectors)]).tolist()
     row = ",".join(["%.6g"] * len(values[0])) if values else ""
     lines = [",".join(header)]
-    lines += [f"{i},{label},{quoted[label] if label >= 0 else label}," + row % tuple(v)
+    lines += [f"{i},{label},{quoted[label]}," + row % tuple(v)
               for i, label, v in zip(table["index"].tolist(), table["label"].tolist(), values)]
     return ("\n".join(lines) + "\n").encode()
 

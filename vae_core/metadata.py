@@ -117,10 +117,6 @@ class CheckpointMeta:
         """The KL weight it was trained with; None when the description does not say."""
         return None if self.train is None else self.train.beta
 
-    def class_name(self, label: int) -> str:
-        """The name of class `label`; the number itself when the data set named none."""
-        return self.class_names[label] if 0 <= label < len(self.class_names) else str(label)
-
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["disentanglement"] = None if self.disentanglement is None else self.disentanglement.to_dict()

@@ -32,7 +32,7 @@ import numpy as np
 PERPLEXITY = 5.0  # openTSNE transform's defaults: local affinities for a new point
 N_ITER = 100  # openTSNE runs 250; the neighbour start leaves little to do (error in the bench)
 _BLOCK = 64  # new codes per distance block: 64 x 100k float64 = 51 MB
-GRID = 256  # field nodes per side: 512 halves the error (bench/large_map.py), 3x the build time
+GRID = 256  # field nodes per side (why not 512: docs/design-decisions.md, placing new codes)
 _EXAGGERATION, _LEARNING_RATE, _MOMENTUM, _MAX_GRAD_NORM, _MIN_GAIN = 1.5, 0.1, 0.8, 0.25, 0.01
 
 

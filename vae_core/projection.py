@@ -182,13 +182,19 @@ def fit_projection(
 
 
 def _fit_pca(codes: np.ndarray) -> LinearProjection:
-    mean = codes.mean(axis=0)
-    _, s, vt = np.linalg.svd(codes - mean, full_matrices=False)
-    components = vt[:2]
+    """PCA from the D x D scatter matrix's eigenvectors, not an SVD of the N x D codes: the same
+    axes (D is small, so squaring the condition number costs nothing visible) at a quarter of
+    the time for 100k codes, which is what keeps the PCA map under its 0.5 s bar."""
+    mean = codes.mean(axis=0, dtype=np.float64)
+    centred = codes - mean
+    scatter = centred.T @ centred
+    eigenvalues, eigenvectors = np.linalg.eigh(scatter)  # ascending
+    eigenvalues, eigenvectors = np.clip(eigenvalues[::-1], 0.0, None), eigenvectors[:, ::-1]
+    components = eigenvectors[:, :2].T
     components = components * np.sign(components[[0, 1], np.abs(components).argmax(axis=1)])[:, None]  # fix the sign
-    total = float((s**2).sum()) or 1.0
+    total = float(eigenvalues.sum()) or 1.0
     return LinearProjection(
-        "pca", (codes - mean) @ components.T, mean, components, s[:2] ** 2 / total,
+        "pca", centred @ components.T, mean, components, eigenvalues[:2] / total,
     )
 
 

@@ -17,9 +17,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as save_safetensors
 from torch import Tensor
 
-from .checkpoints import CheckpointError, atomic_write
-
-RESUME_SUFFIX = ".resume.safetensors"
+from .checkpoints import RESUME_SUFFIX, CheckpointError, atomic_write
 
 
 @dataclass(frozen=True)

@@ -16,31 +16,22 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
 
 from tqdm import tqdm
 
 from .checkpoints import CheckpointError, inspect_checkpoint
+from .cli import OneLineParser, UsageError
 from .config import ARCHITECTURES, DATASETS, ModelConfig, TrainConfig
 from .data import DataError, load_dataset
+from .device import available_device
 from .likelihoods import LIKELIHOODS, SIGMA_MODES
 from .distributed import barrier, init_from_env, shutdown
 from .resume import load_training_state, resume_path
 from .training import EpochMetrics, Trainer
 
 
-class UsageError(Exception):
-    """The command line itself is wrong (exit status 2, as argparse uses)."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        """One line, not argparse's usage block: the caller prints it (on rank 0 only)."""
-        raise UsageError(f"{message} (see --help)")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m vae_core.train", description="Train a VAE and save a checkpoint.")
+    p = OneLineParser(prog="python -m vae_core.train", description="Train a VAE and save a checkpoint.")
     p.add_argument("--dataset", choices=DATASETS, default="digits")
     p.add_argument("--data-dir", default=None, help="IDX folder (MNIST/Fashion-MNIST), image folder, or download root")
     p.add_argument("--dataset-size", type=int, default=None, help="images to draw for the shapes data set")
@@ -98,6 +89,8 @@ def _train(args: argparse.Namespace) -> int:
             batch_size=args.batch_size, lr=args.lr, beta=args.beta, test_fraction=args.test_fraction,
             val_fraction=args.val_fraction, seed=args.seed, device=args.device,
         )
+        if args.device is not None:
+            available_device(args.device)  # refused now, not after the data is read
     except ValueError as err:
         raise UsageError(f"{err} (see --help)") from None
     state_path = resume_path(args.out)

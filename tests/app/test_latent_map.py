@@ -214,7 +214,9 @@ def test_a_click_never_redraws_the_map_and_its_spot_is_marked_over_it() -> None:
     assert component_data(at, "latent_map_clicks")["marker"] is None
     click(at, (0.5, -0.25))
     assert charts(at)[0].proto.spec == chart.proto.spec  # the same figure: nothing to re-send or redraw
-    assert json.loads(chart.proto.config)["doubleClick"] is False  # nor a zoom reset on a quick second click
+    config = json.loads(chart.proto.config)
+    assert config["doubleClick"] is False  # nor a zoom reset on a quick second click
+    assert config["showTips"] is False  # so no "Double-click to zoom back out" hint either
     assert component_data(at, "latent_map_clicks")["marker"] == [0.5, -0.25]
 
 

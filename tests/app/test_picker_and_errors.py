@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tomllib
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from vae_core.checkpoints import DESCRIPTION_KEY
 
+from ..conftest import legacy_pair
 from .helpers import REPO
 
 
@@ -44,8 +44,7 @@ def _app() -> AppTest:
 
 
 def test_a_crafted_description_is_listed_as_unusable_and_the_app_works() -> None:
-    legacy = _user_dir() / "crafted"
-    shutil.copy(REPO / "checkpoints" / "digits-mlp-2d.safetensors", legacy.with_suffix(".safetensors"))
+    legacy = legacy_pair("digits-mlp-2d", _user_dir(), "crafted").with_suffix("")
     legacy.with_suffix(".json").write_text(json.dumps({"format": "vae-explorer/1", "model": {}}))
     _copy_shipped("digits-mlp-2d", "latent-text", lambda d: d["model"].update(latent_dim=2.5))
     at = _app()
@@ -65,6 +64,14 @@ def test_a_user_model_named_like_a_shipped_one_reads_differently() -> None:
     picker = _app().sidebar.selectbox(key="model_path")
     labels = [label for label in picker.options if label.startswith("digits-mlp-2d ")]
     assert len(labels) == 2 and len(set(labels)) == 2 and any("saved in the app" in label for label in labels)
+
+
+def test_the_picker_and_the_card_name_latent_size_beta_and_likelihood() -> None:
+    at = _app()
+    assert "digits-mlp-2d · digits · mlp · 2-d · β 1 · bernoulli" in at.sidebar.selectbox(key="model_path").options
+    card = "".join(md.value for md in at.sidebar.markdown)  # the default model's card
+    assert "**Latent dim**: 2" in card and "**β** (weight of the KL term): 1" in card
+    assert "Bernoulli on binarised pixels" in card
 
 
 def test_file_text_is_shown_as_plain_text_never_as_markdown() -> None:

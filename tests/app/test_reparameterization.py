@@ -124,3 +124,11 @@ def test_a_point_handed_over_without_its_image_has_one_q_on_every_tab(page: AppT
     sigma = np.exp(0.5 * np.asarray(table["log σ²"]))
     caption = next(c.value for c in page.caption if "q's μ" in c.value)
     assert "q's μ (-3.000, 0.500)" in caption and f"σ ({sigma[0]:.3f}, {sigma[1]:.3f})" in caption
+
+
+def test_the_decoded_frames_name_their_dimension_as_the_picker_does() -> None:
+    """Latent dimensions are z[0], z[1], ... on every page, here too (it said "dimension 2" for z[1])."""
+    at = open_page(in_browser=True)
+    at.selectbox(key="rp_dim_1d").select(1).run()
+    assert not at.exception
+    assert any("z[1] follows the animation" in c.value for c in at.caption)

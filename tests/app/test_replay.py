@@ -84,3 +84,11 @@ def test_a_model_saved_without_a_replay_says_so() -> None:
     at = open_app_page(PAGE, weights=weights)
     assert not at.exception
     assert any("without a replay" in c.value for c in at.caption)
+
+
+def test_the_shipped_digits_model_replays_on_the_latent_map() -> None:
+    """digits-mlp-2d ships with its replay: every one of its 300 epochs, and the one before training."""
+    at = open_app_page(PAGE, model="digits-mlp-2d")
+    at.toggle(key=TOGGLE_KEY).set_value(True).run()
+    assert not at.exception
+    assert [f["name"] for f in replay_spec(at)["frames"]] == [str(epoch) for epoch in range(301)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, Playwright, sync_playwright
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("VAE_EXPLORER_CHROMIUM", "/usr/bin/chromium"))
@@ -127,14 +128,16 @@ def page(browser: Browser, app_url: str) -> Iterator[Page]:
 
 
 # ---------------------------------------------------------------- helpers
+IDLE_JS = """() => document.querySelector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+    && !document.querySelector('[data-testid="stElementContainer"][data-stale="true"]')"""
+
+
 def wait_idle(page: Page, timeout_ms: int = 30_000) -> None:
-    """Wait until Streamlit has finished the current run (its 'Running' widget is gone)."""
-    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
-        timeout=timeout_ms,
-    )
+    """Wait until Streamlit has finished the current run, as its own app root says
+    (`data-test-script-state`), fragment runs included, with no element left over from the
+    previous run. The status widget's "Running" is no sign: it shows an icon, only once a run has
+    gone on for a while, so a test read a page (or a URL) that was still being drawn."""
+    page.wait_for_function(IDLE_JS, timeout=timeout_ms)
 
 
 def open_app(page: Page, app_url: str, timeout_ms: int = 60_000) -> None:
@@ -158,10 +161,17 @@ def select_model(page: Page, name: str) -> None:
     wait_idle(page)
 
 
-def go_to(page: Page, title: str, timeout_ms: int = 60_000) -> None:
+def title(page: Page, text: str) -> Locator:
+    """The page's title when it reads exactly `text`: a plain `has_text` matches any part of it,
+    case-insensitively, so "Encode" and "Explore" were found in Home's "Variational
+    autoencoders, explored" before the new page had been drawn."""
+    return page.locator(f"{MAIN} h1", has_text=re.compile(rf"^\s*{re.escape(text)}\s*$")).first
+
+
+def go_to(page: Page, name: str, timeout_ms: int = 60_000) -> None:
     """Open a page through the sidebar navigation (same session, so the picked model stays)."""
-    page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
-    page.locator(f'{MAIN} h1', has_text=title).first.wait_for(timeout=timeout_ms)
+    page.locator('[data-testid="stSidebarNav"] a', has_text=name).first.click()
+    title(page, name).wait_for(timeout=timeout_ms)
     wait_idle(page, timeout_ms)
 
 
