@@ -9,6 +9,9 @@ laptop's half screen (800 px) or a phone (390 px).
   A container query, not a media query: the main area's width is what counts, and it
   depends on whether the sidebar is open, not only on the window.
 - On a phone, page titles are one size smaller: "Reparameterization" broke mid-word at 390 px.
+  The sidebar (an overlay there) takes the whole width and the picker's text is smaller: its
+  chosen value is a text field, which cannot wrap, and was cut after "2-d" at 390 px. A name
+  too long even so is shown in full in the caption under it.
 - A chart left from the previous run is hidden while a progress bar stands beside it (a map
   being fitted): Streamlit keeps a keyed element, faded but clickable, until the run ends,
   and a click on a map about to be replaced would be lost.
@@ -35,6 +38,10 @@ CSS = f"""
 [data-testid="stSelectboxVirtualDropdown"] [role="option"] * {{ height: auto !important; overflow: visible !important; }}
 [data-testid="stVerticalBlock"]:has(> [data-testid="stElementContainer"] [data-testid="stProgress"])
   > [data-testid="stElementContainer"][data-stale="true"]:has([data-testid="stPlotlyChart"]) {{ display: none; }}
+@media (max-width: {TITLE_PX}px) {{
+  [data-testid="stSidebar"] {{ width: 100vw !important; min-width: 100vw !important; max-width: 100vw !important; }}
+  [data-testid="stSidebar"] [data-testid="stSelectbox"] input {{ font-size: 0.75rem !important; }}
+}}
 @container vae-main (max-width: {TITLE_PX}px) {{ [data-testid="stMain"] h1 {{ font-size: 2rem !important; }} }}
 @container vae-main (max-width: {STACK_PX}px) {{
   [class*="st-key-{STACK_PREFIX}"] [data-testid="stHorizontalBlock"] {{ flex-wrap: wrap; }}
