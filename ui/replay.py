@@ -87,7 +87,8 @@ def replay_figure(
         }],
         sliders=[{
             # a row of its own under the buttons, so the two never overlap on a phone
-            "active": 0, "x": 0, "len": 1.0, "y": 0, "yanchor": "top", "pad": {"t": 95},
+            # room on the right for half the last label ("12 (saved)"), which ran off a phone's screen
+            "active": 0, "x": 0, "len": 1.0, "y": 0, "yanchor": "top", "pad": {"t": 95, "r": 35},
             "currentvalue": {"prefix": "Epoch ", "xanchor": "left"},
             "transition": {"duration": 0},
             "steps": [{"label": caption(int(e)), "method": "animate", "args": [[str(int(e))], jump]} for e in epochs],

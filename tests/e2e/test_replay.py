@@ -20,6 +20,13 @@ RECORD_JS = """(sel) => { const gd = document.querySelector(sel); window.__frame
 STATE_JS = """(sel) => { const gd = document.querySelector(sel);
     return [gd._fullLayout.sliders[0].active, Array.from(gd._fullData[0].x.slice(0, 5))]; }"""
 
+# The parts of the player (buttons, slider, its labels, the legend) that run past the chart's edges.
+OUTSIDE_JS = """(sel) => { const gd = document.querySelector(sel), box = gd.getBoundingClientRect();
+    return Array.from(gd.querySelectorAll('.updatemenu-button, .slider-label, .slider-rail-rect, .legendtext'))
+        .map(el => [el.textContent, el.getBoundingClientRect()])
+        .filter(([, r]) => r.left < box.left - 1 || r.right > box.right + 1)
+        .map(([text, r]) => `${text}: ${Math.round(r.left - box.left)}-${Math.round(r.right - box.left)} of ${Math.round(box.width)}`); }"""
+
 
 def test_play_moves_the_same_points_through_the_epochs(page: Page, app_url: str, user_dir: Path) -> None:
     trainer = Trainer(ModelConfig(latent_dim=2, hidden_dim=16), TrainConfig(dataset="digits", epochs=4, batch_size=256))
@@ -43,3 +50,8 @@ def test_play_moves_the_same_points_through_the_epochs(page: Page, app_url: str,
     assert page.evaluate("() => window.__frames") == ["0", "1", "2", "3", "4"]
     assert after != before and len(after) == len(before)  # the same points, elsewhere
     assert no_exception(page)
+
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: every part of the player on the chart
+    page.wait_for_timeout(500)  # plotly re-lays itself out on resize
+    outside = page.evaluate(OUTSIDE_JS, CHART)
+    assert outside == [], outside
