@@ -30,6 +30,16 @@ def test_the_threshold_is_the_quantile_of_the_data_errors_computed_directly(digi
     assert (errors > threshold.value).mean() == pytest.approx(0.01, abs=0.002)
 
 
+def test_a_large_data_set_is_measured_on_an_even_spread_of_it(digits_model) -> None:
+    from vae_core.novelty import MAX_IMAGES
+
+    images = load_dataset("digits").images.repeat(4, 1, 1, 1)  # 7,188 images: more than measured
+    spread = images[torch.linspace(0, len(images) - 1, MAX_IMAGES).round().long()]
+    threshold = novelty_threshold(digits_model, images)
+    assert threshold.n == MAX_IMAGES < len(images)
+    assert threshold.value == pytest.approx(novelty_threshold(digits_model, spread).value, rel=1e-6)
+
+
 def test_data_passes_and_noise_is_flagged(digits_model) -> None:
     images = load_dataset("digits").images
     threshold = novelty_threshold(digits_model, images[:1000])

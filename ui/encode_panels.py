@@ -60,7 +60,7 @@ def novelty_note(column: DeltaGenerator, ckpt: Checkpoint, recon_error: float) -
     elif threshold.unlike_data(recon_error):
         column.warning(
             f"**Unlike the training data**: its reconstruction error is above that of {threshold.quantile:.0%} "
-            f"of the {threshold.n:,} data images ({threshold.value:.1f} nats), so the label guess means little.",
+            f"of {threshold.n:,} data images ({threshold.value:.1f} nats), so the label guess means little.",
             icon=":material/warning:",
         )
     else:
