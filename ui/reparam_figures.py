@@ -9,10 +9,24 @@ import plotly.graph_objects as go
 from vae_core.posterior import GridPosterior, ellipse_points
 from vae_core.reparam import Frame1D, RunningKL, format_number, normal_pdf
 
+from .figures import MODEBAR_PX
+
 PLAY_ARGS = {"frame": {"duration": 60, "redraw": True}, "fromcurrent": True, "transition": {"duration": 0}}
 # The sample's marker: black vanished on the dark theme's background; this orange reads on both.
 SAMPLE_COLOUR = "#f28e2b"
 JUMP_ARGS = {"frame": {"duration": 0, "redraw": True}, "mode": "immediate", "transition": {"duration": 0}}
+
+
+def legend_above(fig: go.Figure) -> go.Figure:
+    """Title and legend in rows above the plot, under the band of plotly's toolbar: a legend
+    beside the plot took a third of a phone's width (the plot was ~150 px wide at 390 px)."""
+    height = fig.layout.height
+    fig.update_layout(
+        title={"yref": "container", "y": 1 - MODEBAR_PX / height, "yanchor": "top", "x": 0, "xanchor": "left"},
+        legend={"orientation": "h", "yref": "container", "y": 1 - (MODEBAR_PX + 28) / height, "yanchor": "top",
+                "x": 0},
+    )
+    return fig
 
 
 def animate(fig: go.Figure, labels: list[str]) -> go.Figure:
@@ -64,7 +78,7 @@ def figure_1d(frames: list[Frame1D]) -> go.Figure:
         layout={"title": {"text": first.label}, "xaxis": {"range": [first.x[0], first.x[-1]], "title": "value"},
                 "yaxis": {"range": [0, y_max], "title": "density"}, "height": 430},
     )
-    return animate(fig, [f"{t:.2f}" for t in np.linspace(0, 1, len(frames))])
+    return animate(legend_above(fig), [f"{t:.2f}" for t in np.linspace(0, 1, len(frames))])
 
 
 def figure_2d(cloud: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray, dims: tuple[int, int]) -> go.Figure:
@@ -98,7 +112,7 @@ def figure_2d(cloud: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray, dims: tupl
             "yaxis": {"range": [lo[1], hi[1]], "title": f"z[{dims[1]}]", "scaleanchor": "x"},
         },
     )
-    return animate(fig, labels)
+    return animate(legend_above(fig), labels)
 
 
 def figure_mc(run: RunningKL) -> go.Figure:
@@ -113,7 +127,7 @@ def figure_mc(run: RunningKL) -> go.Figure:
                    line={"color": "crimson", "dash": "dash"}),
     ])
     fig.update_layout(height=380, xaxis={"type": "log", "title": "N (samples of ε)"}, yaxis_title="KL (nats)")
-    return fig
+    return legend_above(fig)
 
 
 def figure_bayes(grid: GridPosterior, mu2: np.ndarray, sigma2: np.ndarray, post_mean: np.ndarray) -> go.Figure:

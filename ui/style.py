@@ -9,9 +9,10 @@ laptop's half screen (800 px) or a phone (390 px).
   A container query, not a media query: the main area's width is what counts, and it
   depends on whether the sidebar is open, not only on the window.
 - On a phone, page titles are one size smaller: "Reparameterization" broke mid-word at 390 px.
-  The sidebar (an overlay there) takes the whole width and the picker's text is smaller: its
+  The open sidebar (an overlay there) takes the whole width and the picker's text is smaller: its
   chosen value is a text field, which cannot wrap, and was cut after "2-d" at 390 px. A name
-  too long even so is shown in full in the caption under it.
+  too long even so is shown in full in the caption under it. Only while it is open (its expand
+  button is gone): closed, it slides away by its own 300 px and a wider one stayed in view.
 - A chart left from the previous run is hidden while a progress bar stands beside it (a map
   being fitted): Streamlit keeps a keyed element, faded but clickable, until the run ends,
   and a click on a map about to be replaced would be lost.
@@ -39,7 +40,9 @@ CSS = f"""
 [data-testid="stVerticalBlock"]:has(> [data-testid="stElementContainer"] [data-testid="stProgress"])
   > [data-testid="stElementContainer"][data-stale="true"]:has([data-testid="stPlotlyChart"]) {{ display: none; }}
 @media (max-width: {TITLE_PX}px) {{
-  [data-testid="stSidebar"] {{ width: 100vw !important; min-width: 100vw !important; max-width: 100vw !important; }}
+  [data-testid="stApp"]:not(:has([data-testid="stExpandSidebarButton"])) [data-testid="stSidebar"] {{
+    width: 100vw !important; min-width: 100vw !important; max-width: 100vw !important;
+  }}
   [data-testid="stSidebar"] [data-testid="stSelectbox"] input {{ font-size: 0.75rem !important; }}
 }}
 @container vae-main (max-width: {TITLE_PX}px) {{ [data-testid="stMain"] h1 {{ font-size: 2rem !important; }} }}

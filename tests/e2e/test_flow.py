@@ -241,6 +241,8 @@ def test_nothing_is_cut_off_on_a_half_screen_or_a_phone(browser: Browser, app_ur
             .length""")
         assert clipped == 0
         # the picker's options (name, data, architecture, size, beta, likelihood) wrap, none is cut
+        sidebar = page.locator('[data-testid="stSidebar"]').bounding_box()
+        assert width >= 500 or sidebar["x"] + sidebar["width"] <= 0, sidebar  # closed on a phone: out of view
         if page.locator('[data-testid="stExpandSidebarButton"]').is_visible():
             page.locator('[data-testid="stExpandSidebarButton"]').click()
         page.wait_for_timeout(500)  # the sidebar slides in

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Page
 
 from .conftest import MAIN, go_to, no_exception, open_app, screenshot, wait_idle
 
@@ -35,3 +35,20 @@ def test_play_animates_and_the_worked_example_gives_z_2_5(page: Page, app_url: s
     assert "z = 2.5" in page.locator(MAIN).inner_text()
     assert no_exception(page)
     screenshot(page, "reparameterization")
+
+
+def test_on_a_phone_the_1d_animation_keeps_its_width_for_the_plot(browser: Browser, app_url: str) -> None:
+    """Its legend sits above the plot, not beside it, where it took a third of a phone's width."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(f"{app_url}/reparameterization")
+        chart = page.locator(f"{MAIN} .st-key-rp_anim_1d .js-plotly-plot")
+        chart.locator(".legend").wait_for()
+        wait_idle(page)
+        box, plot, legend = (chart.locator(part).first.bounding_box() for part in (".main-svg", ".nsewdrag", ".legend"))
+        assert plot["width"] >= 0.75 * box["width"], (plot, box)
+        assert legend["x"] >= box["x"] - 1 and legend["x"] + legend["width"] <= box["x"] + box["width"] + 1, legend
+    finally:
+        context.close()
