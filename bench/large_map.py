@@ -125,7 +125,7 @@ def build_big_checkpoint(user_dir: Path) -> Path:
     generator = torch.Generator().manual_seed(0)
     mus, log_vars, labels = [], [], []
     for copy in range(COPIES):
-        images = data.images if copy == 0 else jitter(data.images, generator)
+        images = data.floats() if copy == 0 else jitter(data.floats(), generator)
         for batch in torch.split(images, 2000):
             mu, log_var = encode_images(ckpt.model, batch)
             mus.append(mu)
@@ -174,7 +174,7 @@ def bench_fits(weights: Path, cache_dir: Path) -> dict[str, Projection]:
 def new_uploads(n: int) -> tuple[np.ndarray, np.ndarray]:
     """mu, log_var (n, D) of n fresh jittered MNIST test images (a seed the 100k codes did not use)."""
     ckpt = load_checkpoint(REPO / "checkpoints" / f"{MODEL}.safetensors")
-    images = load_dataset("mnist", MNIST_DIR).images[:n]
+    images = load_dataset("mnist", MNIST_DIR).floats(slice(0, n))
     return encode_images(ckpt.model, jitter(images, torch.Generator().manual_seed(1)))
 
 

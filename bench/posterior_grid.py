@@ -111,7 +111,7 @@ def held_out_images(ckpt: Checkpoint, n: int) -> torch.Tensor | None:
         return None
     data = load_dataset(train.dataset, data_dir, ckpt.config.image_shape[-1])
     _, test = train_test_split(data, train.test_fraction, train.seed)
-    return test.images[:n]
+    return test.floats(slice(0, n))
 
 
 def compare(model: VAE, images: torch.Tensor, ref_n: int = REF_N) -> dict[str, np.ndarray]:

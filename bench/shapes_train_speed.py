@@ -54,8 +54,8 @@ def split(n_train: int, n_test: int) -> tuple[ImageData, ImageData]:
 
 
 def as_uint8_rows(data: ImageData) -> tuple[Tensor, Tensor]:
-    """What a torchvision colour data set holds: uint8 (N, H, W, 3) and labels (exact: the shapes are uint8)."""
-    return (data.images * 255).round().to(torch.uint8).permute(0, 2, 3, 1).contiguous(), data.labels
+    """What a torchvision colour data set holds: uint8 (N, H, W, 3) and labels (the shapes' own pixels)."""
+    return data.pixels.permute(0, 2, 3, 1).contiguous(), data.labels
 
 
 def compare(train: ImageData, test: ImageData, seed: int, epochs: int) -> tuple[Run, Run]:

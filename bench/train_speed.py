@@ -254,8 +254,9 @@ def load_split(data_dir: Path, n_train: int, n_test: int) -> tuple[Tensor, Tenso
 
 
 def to_image_data(images: Tensor, labels: Tensor) -> ImageData:
-    """The same pixels ToTensor gives the reference: uint8 / 255, shape (N, 1, 28, 28)."""
-    return ImageData(images.float().div(255.0).unsqueeze(1), labels, "mnist", DIGIT_NAMES)
+    """The uint8 pixels (N, 1, 28, 28), as the app's MNIST loader keeps them; the Trainer
+    makes them float once, uint8 / 255, the same pixels ToTensor gives the reference."""
+    return ImageData(images.unsqueeze(1), labels, "mnist", DIGIT_NAMES)
 
 
 def schedule_length(n_train: int, batch_size: int, epochs: int) -> int:

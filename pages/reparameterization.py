@@ -54,11 +54,11 @@ def _pick_input(ckpt: Checkpoint) -> tuple[np.ndarray, np.ndarray, np.ndarray, s
 
     data = model_dataset(ckpt)
     if data is not None:
-        index = _data_point(ckpt, len(data), lambda i: data.images[i, 0].numpy(), data.labels.numpy(), data.class_names)
-        mu, log_var = encode_images(model, data.images[index : index + 1])
+        index = _data_point(ckpt, len(data), lambda i: data.floats(i)[0].numpy(), data.labels.numpy(), data.class_names)
+        mu, log_var = encode_images(model, data.floats(slice(index, index + 1)))
         label = label_name(int(data.labels[index]), data.class_names)
         caption = f"{plain(data.name)} #{index} (label {plain(label)})"
-        return mu[0], log_var[0], to_display(data.images[index : index + 1])[0], caption
+        return mu[0], log_var[0], to_display(data.floats(slice(index, index + 1)))[0], caption
     try:
         codes = model_codes(ckpt)
     except DataError:

@@ -52,4 +52,4 @@ def test_shapes_bench_trains_the_same_conv_model_both_ways() -> None:
     assert ref.test_loss[0] == pytest.approx(ours.test_loss[0], rel=0.05)
     assert all(r.done == r.segments and len(r.train_s) == 1 for r in (ref, ours))
     images, _ = shapes_bench.as_uint8_rows(test)
-    assert images.shape == (64, 64, 64, 3) and torch.equal(images.permute(0, 3, 1, 2).float() / 255, test.images)
+    assert images.shape == (64, 64, 64, 3) and torch.equal(images.permute(0, 3, 1, 2).float() / 255, test.floats())

@@ -14,7 +14,7 @@ from .conftest import REPO
 
 
 def test_two_models_on_the_same_digits() -> None:
-    images = load_dataset("digits").images[:300]
+    images = load_dataset("digits").floats(slice(0, 300))
     views = [model_view(load_checkpoint(REPO / "checkpoints" / f"digits-mlp-{d}d.safetensors").model, images, n_grid=4)
              for d in (2, 8)]
     for view, d in zip(views, (2, 8)):

@@ -241,7 +241,7 @@ def test_preprocessed_mnist_encodes_like_the_raw_tensor(mnist_dir: Path) -> None
     if not (SHIPPED / "mnist-conv-16d.safetensors").exists():
         pytest.skip("shipped checkpoint mnist-conv-16d not found")
     model = load_checkpoint(SHIPPED / "mnist-conv-16d").model
-    images = load_dataset("mnist", str(mnist_dir)).images[:50]
+    images = load_dataset("mnist", str(mnist_dir)).floats(slice(0, 50))
     files = []
     for i, image in enumerate(images):
         buffer = io.BytesIO()

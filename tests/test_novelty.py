@@ -19,7 +19,7 @@ def digits_model():
 
 
 def test_the_threshold_is_the_quantile_of_the_data_errors_computed_directly(digits_model) -> None:
-    images = load_dataset("digits").images
+    images = load_dataset("digits").floats()
     threshold = novelty_threshold(digits_model, images)
     with torch.inference_mode():  # the reference: the whole set in one pass, errors at z = mu
         mu, _ = digits_model.encode(images)
@@ -33,7 +33,7 @@ def test_the_threshold_is_the_quantile_of_the_data_errors_computed_directly(digi
 def test_a_large_data_set_is_measured_on_an_even_spread_of_it(digits_model) -> None:
     from vae_core.novelty import MAX_IMAGES
 
-    images = load_dataset("digits").images.repeat(4, 1, 1, 1)  # 7,188 images: more than measured
+    images = load_dataset("digits").floats().repeat(4, 1, 1, 1)  # 7,188 images: more than measured
     spread = images[torch.linspace(0, len(images) - 1, MAX_IMAGES).round().long()]
     threshold = novelty_threshold(digits_model, images)
     assert threshold.n == MAX_IMAGES < len(images)
@@ -41,7 +41,7 @@ def test_a_large_data_set_is_measured_on_an_even_spread_of_it(digits_model) -> N
 
 
 def test_data_passes_and_noise_is_flagged(digits_model) -> None:
-    images = load_dataset("digits").images
+    images = load_dataset("digits").floats()
     threshold = novelty_threshold(digits_model, images[:1000])
     noise = torch.rand(20, *images.shape[1:], generator=torch.Generator().manual_seed(0))
     from vae_core.encoding import encode_batch
@@ -54,3 +54,9 @@ def test_data_passes_and_noise_is_flagged(digits_model) -> None:
 def test_no_data_no_threshold(digits_model) -> None:
     with pytest.raises(ValueError):
         novelty_threshold(digits_model, torch.zeros(0, 1, 8, 8))
+
+
+def test_uint8_pixels_give_the_threshold_of_their_floats(digits_model) -> None:
+    """The app passes the data's stored pixels: uint8 ones are made float batch by batch, exactly."""
+    pixels = (load_dataset("digits").floats() * 255).round().to(torch.uint8)
+    assert novelty_threshold(digits_model, pixels) == novelty_threshold(digits_model, pixels.float() / 255)

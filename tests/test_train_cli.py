@@ -72,7 +72,7 @@ def test_a_folder_with_broken_and_oversized_images_trains_on_the_rest(
     for i in range(40):
         label = folder / str(int(digits.labels[i]))
         label.mkdir(parents=True, exist_ok=True)
-        Image.fromarray((digits.images[i, 0].numpy() * 255).astype(np.uint8)).save(label / f"{i:02d}.png")
+        Image.fromarray((digits.floats(i)[0].numpy() * 255).astype(np.uint8)).save(label / f"{i:02d}.png")
     good = (folder / "0" / "00.png").read_bytes()
     (folder / "0" / "truncated.png").write_bytes(good[: len(good) // 2])
     (folder / "0" / "garbage.jpg").write_bytes(b"not an image at all")

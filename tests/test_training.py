@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,17 @@ def test_training_is_reproducible_with_a_seed() -> None:
     assert [m.val_loss for m in a.history] == [m.val_loss for m in b.history]
     for key, value in a.best_state.items():
         assert torch.equal(value, b.best_state[key])
+
+
+def test_uint8_pixels_train_exactly_as_their_floats() -> None:
+    """Uint8 data is made float once, on the device, so training indexes one float tensor as before."""
+    digits = load_digits_data()
+    as_uint8 = replace(digits, pixels=(digits.floats() * 255).round().to(torch.uint8))
+    as_float = replace(digits, pixels=as_uint8.floats())
+    a, b = (Trainer(DIGITS, TrainConfig(epochs=1, batch_size=256), data) for data in (as_uint8, as_float))
+    assert a.train_images.dtype == torch.float32 and torch.equal(a.train_images, b.train_images)
+    list(a.run()), list(b.run())
+    assert [m.val_loss for m in a.history] == [m.val_loss for m in b.history]
 
 
 def test_metrics_stream_steps_then_epochs() -> None:
@@ -77,7 +89,7 @@ def test_a_folder_too_big_to_preload_streams_through_dataloader_workers(tmp_path
     for i in range(240):
         label = int(digits.labels[i])
         (tmp_path / str(label)).mkdir(exist_ok=True)
-        Image.fromarray((digits.images[i, 0].numpy() * 255).astype(np.uint8)).save(tmp_path / str(label) / f"{i}.png")
+        Image.fromarray((digits.floats(i)[0].numpy() * 255).astype(np.uint8)).save(tmp_path / str(label) / f"{i}.png")
     assert preload_fits(240, (1, 8, 8)) and not preload_fits(10**13, (1, 28, 28))
     files = list_image_folder(tmp_path, size=8)
     assert isinstance(files, ImageFiles) and len(files) == 240

@@ -15,7 +15,7 @@ from vae_core import load_dataset
 def test_items_carry_each_image_as_a_png_and_say_what_it_is() -> None:
     data = load_dataset("digits")
     indices = np.array([5, 0, 17])
-    images = data.images[indices, 0].numpy()
+    images = data.floats(indices)[:, 0].numpy()
     items = thumbnail_items(images, indices, data.labels.numpy(), data.class_names)
     assert [item["index"] for item in items] == [5, 0, 17]
     assert items[1]["title"] == f"#0, {data.class_names[int(data.labels[0])]}"

@@ -30,7 +30,7 @@ def test_an_untrained_model_on_real_digits_has_units_of_both_kinds() -> None:
     model = build_model(ModelConfig(image_shape=data.image_shape, latent_dim=8)).eval()
     with torch.no_grad():
         model.enc_stats.weight[4:8] = 0  # mu_4..7 no longer depend on the image
-    mu, log_var = encode_images(model, data.images)
+    mu, log_var = encode_images(model, data.floats())
     units = unit_activity(mu, log_var)
     assert not units.active[4:].any() and np.allclose(units.activity[4:], 0.0, atol=1e-12)
     np.testing.assert_allclose(units.activity[:4], mu[:, :4].astype(np.float64).var(axis=0), rtol=1e-5)

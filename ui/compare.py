@@ -22,7 +22,7 @@ INACTIVE_COLOUR = "#bab0ac"
 def shared_images(data: ImageData, n: int) -> tuple[torch.Tensor, np.ndarray]:
     """n images spread evenly over the data set (every class in proportion), and their labels."""
     rows = np.linspace(0, len(data) - 1, min(n, len(data))).round().astype(np.int64)
-    return data.images[rows], data.labels[rows].numpy()
+    return data.floats(rows), data.labels[rows].numpy()
 
 
 @st.cache_resource(show_spinner="Encoding the shared images…", max_entries=8)

@@ -75,7 +75,7 @@ def show_neighbours(ckpt: Checkpoint, neighbours: Neighbours, row: int, names: t
     data = model_dataset(ckpt)
     mu_data = model_codes(ckpt).mu
     if data is not None and len(data) == len(mu_data):
-        images, how = to_display(data.images[index]), "their images"
+        images, how = to_display(data.floats(index)), "their images"
     else:
         images, how = decode_latents(ckpt.model, mu_data[index]), "decoded from their mu (the data set is not on this machine)"
     for col, image, label, distance in zip(

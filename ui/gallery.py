@@ -37,7 +37,7 @@ def data_images(ckpt: Checkpoint, mu: np.ndarray) -> Callable[[np.ndarray], np.n
     """indices -> their images (N, H, W) or (N, H, W, 3) in [0, 1]: the data set's own, else decoded from their codes."""
     data = model_dataset(ckpt)
     if data is not None and len(data) == len(mu):
-        return lambda indices: to_display(data.images[indices])
+        return lambda indices: to_display(data.floats(indices))
     return lambda indices: decode_latents(ckpt.model, mu[indices])
 
 

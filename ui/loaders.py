@@ -135,7 +135,7 @@ def _codes(path: str, mtime_ns: int) -> LatentCodes:
     data = model_dataset(ckpt)
     if data is None:
         raise DataError("this model stores no latent codes and its data set is not on this machine")
-    mu, log_var = encode_images(ckpt.model, data.images)
+    mu, log_var = encode_images(ckpt.model, data.pixels)
     return LatentCodes(mu, log_var, data.labels)
 
 
@@ -148,7 +148,7 @@ def model_codes(ckpt: Checkpoint) -> LatentCodes:
 def _novelty(path: str, mtime_ns: int) -> NoveltyThreshold | None:
     ckpt = load_model(path)
     data = model_dataset(ckpt)
-    return None if data is None else novelty_threshold(ckpt.model, data.images)
+    return None if data is None else novelty_threshold(ckpt.model, data.pixels)
 
 
 def model_novelty(ckpt: Checkpoint) -> NoveltyThreshold | None:

@@ -18,7 +18,7 @@ HOVER_PX = 84
 
 def point_image(ckpt: Checkpoint, mu: np.ndarray, data: ImageData | None, i: int) -> np.ndarray:
     """Code i's own image (H, W) or (H, W, 3) in [0, 1]: from the data set, else decoded from its code."""
-    return to_display(data.images[i:i + 1])[0] if data is not None else decode_latents(ckpt.model, mu[i])[0]
+    return to_display(data.floats(slice(i, i + 1)))[0] if data is not None else decode_latents(ckpt.model, mu[i])[0]
 
 
 def _remember_hover() -> None:

@@ -116,7 +116,7 @@ def convert(
             f"the {dataset} images are {h}x{w} with {c} channel(s) but the model takes "
             f"{model.config.image_shape[1]}x{model.config.image_shape[2]}: choose a data set of its size"
         )
-    mu, log_var = encode_all(model, data.images if isinstance(data, ImageData) else data)
+    mu, log_var = encode_all(model, data.pixels if isinstance(data, ImageData) else data)
     metadata = {
         "dataset": data.name,
         "class_names": list(data.class_names),

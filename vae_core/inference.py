@@ -30,7 +30,7 @@ def decode_latents(model: VAE, z: np.ndarray | torch.Tensor) -> np.ndarray:
 
 
 def encode_images(model: VAE, images: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """images (N, C, H, W) in [0, 1] -> mu, log_var as (N, D) float32 arrays, in batches
+    """images (N, C, H, W) in [0, 1] or uint8 pixels -> mu, log_var as (N, D) float32 arrays, in batches
     (`training.encode_all`, the one encoder of a whole data set)."""
     mu, log_var = encode_all(model, images.to(next(model.parameters()).device))
     return mu.cpu().numpy(), log_var.cpu().numpy()

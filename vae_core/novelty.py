@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .data import as_float
 from .encoding import encode_batch
 from .models import VAE
 
@@ -39,11 +40,11 @@ def novelty_threshold(model: VAE, images: torch.Tensor, quantile: float = QUANTI
     """The `quantile` of the data's reconstruction errors, measured the way uploads are (z = mu),
     over at most `MAX_IMAGES` of them, evenly spread (`n` says how many).
 
-    images: (N, C, H, W) in [0, 1], the model's data set.
+    images: (N, C, H, W) in [0, 1], or uint8 pixels (`ImageData.pixels`): the model's data set.
     """
     if len(images) == 0:
         raise ValueError("the threshold needs at least one data image")
     if len(images) > MAX_IMAGES:
         images = images[torch.linspace(0, len(images) - 1, MAX_IMAGES).round().long()]
-    errors = np.concatenate([encode_batch(model, images[i:i + BATCH]).recon_error for i in range(0, len(images), BATCH)])
+    errors = np.concatenate([encode_batch(model, as_float(images[i:i + BATCH])).recon_error for i in range(0, len(images), BATCH)])
     return NoveltyThreshold(float(np.quantile(errors, quantile)), quantile, len(errors))

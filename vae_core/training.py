@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader
 
 from .checkpoints import CheckpointError, LatentCodes, save_checkpoint
 from .config import ModelConfig, TrainConfig
-from .data import ImageData, ImageFiles, ImageFilesDataset, load_dataset, preload, train_test_split
+from .data import ImageData, ImageFiles, ImageFilesDataset, as_float, load_dataset, preload, train_test_split
 from .device import pick_device
 from .disentangle import mutual_information_gap
 from .distributed import DistInfo, all_reduce_sum, shard
@@ -38,18 +38,20 @@ from .snapshots import SNAPSHOT_POINTS, SnapshotRecorder, frames_that_fit, snaps
 EVAL_BATCH = 2048
 STREAM_WORKERS = min(4, os.cpu_count() or 1)
 
-Source = Tensor | ImageFiles  # preloaded images (N, C, H, W) on the device, or files on disk
+Source = Tensor | ImageFiles  # preloaded pixels (N, C, H, W), float in [0, 1] or uint8, or files on disk
 
 
 def iter_batches(source: Source, order: Tensor | None, batch_size: int, device: torch.device) -> Iterator[Tensor]:
     """Batches of `source` in `order` (all images in sequence when None).
 
-    A preloaded tensor is indexed directly; files are decoded by DataLoader workers.
+    A preloaded tensor is indexed directly, each batch made float on `device` (uint8 pixels
+    stay uint8 until then); files are decoded by DataLoader workers.
     """
     if isinstance(source, Tensor):
         n = source.shape[0] if order is None else order.shape[0]
         for start in range(0, n, batch_size):
-            yield source[start:start + batch_size] if order is None else source.index_select(0, order[start:start + batch_size])
+            x = source[start:start + batch_size] if order is None else source.index_select(0, order[start:start + batch_size])
+            yield as_float(x.to(device, non_blocking=True))
         return
     sampler = None if order is None else order.tolist()
     loader = DataLoader(ImageFilesDataset(source), batch_size=batch_size, sampler=sampler, num_workers=STREAM_WORKERS)
@@ -158,7 +160,7 @@ class Trainer:
         followed = test.subset(snapshot_subset(len(test), min(SNAPSHOT_POINTS, len(test)), train_config.seed))
         followed = followed if isinstance(followed, ImageData) else preload(followed)
         # the same test images encoded after every epoch: the replay of the space organising itself
-        self.recorder = SnapshotRecorder(followed.images.to(self.device), followed.labels,
+        self.recorder = SnapshotRecorder(followed.floats().to(self.device), followed.labels,
                                          lambda x: encode_all(self.model, x)[0])
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(train_config.seed)
@@ -179,8 +181,9 @@ class Trainer:
         self.stopped = False
 
     def _on_device(self, part: ImageData | ImageFiles) -> Source:
-        """Preloaded images move to the training device once; files stay on disk."""
-        return part.images.to(self.device) if isinstance(part, ImageData) else part
+        """Preloaded images move to the training device once, as one float tensor (no
+        conversion per step); files stay on disk."""
+        return as_float(part.pixels.to(self.device)) if isinstance(part, ImageData) else part
 
     def _shard_size(self) -> int:
         n = len(self.train_images)
@@ -326,12 +329,12 @@ class Trainer:
         MIG against them in the sidecar. `overwrite` and `expected_version` as `save_checkpoint` takes them.
         """
         model = self.best_model()
-        test_images = self.test_images if isinstance(self.test_images, Tensor) else preload(self.test_images).images
+        test_images = self.test_images if isinstance(self.test_images, Tensor) else preload(self.test_images).pixels
         metadata = {**self.metadata(), "test": reported_figures(model, test_images, seed=self.train_config.seed).to_dict()}
         factors = self.data.factors if isinstance(self.data, ImageData) else None
         codes = None
         if with_codes or factors is not None:
-            mu, log_var = encode_all(model, self.data.images if isinstance(self.data, ImageData) else self.data)
+            mu, log_var = encode_all(model, self.data.pixels if isinstance(self.data, ImageData) else self.data)
             codes = LatentCodes(mu, log_var, self.data.labels) if with_codes else None
             if factors is not None:
                 found = mutual_information_gap(mu.numpy(), factors.numpy(), self.data.factor_names)

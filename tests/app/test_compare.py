@@ -21,7 +21,7 @@ def test_two_digit_models_side_by_side_with_their_active_units() -> None:
     rows = np.linspace(0, len(data) - 1, min(1000, len(data))).round().astype(np.int64)
     titles = [chart.proto.spec for chart in at.get("plotly_chart")]
     for name in ("digits-mlp-2d", "digits-mlp-8d"):
-        mu, log_var = encode_images(load_checkpoint(REPO / "checkpoints" / f"{name}.safetensors").model, data.images[rows])
+        mu, log_var = encode_images(load_checkpoint(REPO / "checkpoints" / f"{name}.safetensors").model, data.floats(rows))
         units = unit_activity(mu, log_var)
         assert any(f"{units.n_active} of {mu.shape[1]} units active" in spec for spec in titles), name
 

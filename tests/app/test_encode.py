@@ -190,9 +190,9 @@ def test_an_upload_unlike_the_training_data_is_flagged_beside_the_label_guess() 
 
     data = load_dataset("digits")
     noise = np.random.default_rng(0).random((8, 8))
-    at = upload(open_page(), ("noise.png", _png_of(noise)), ("data.png", _png_of(data.images[0, 0].numpy())))
+    at = upload(open_page(), ("noise.png", _png_of(noise)), ("data.png", _png_of(data.floats(0)[0].numpy())))
     flagged = [w.value for w in at.warning if "Unlike the training data" in w.value]
-    threshold = novelty_threshold(load_checkpoint(REPO / "checkpoints" / "digits-mlp-2d").model, data.images)
+    threshold = novelty_threshold(load_checkpoint(REPO / "checkpoints" / "digits-mlp-2d").model, data.floats())
     assert len(flagged) == 1 and f"({threshold.value:.1f} nats)" in flagged[0]  # noise.png, shown first
     at.selectbox(key="encode_pick").set_value(1).run()
     assert not [w for w in at.warning if "Unlike the training data" in w.value]
