@@ -71,3 +71,17 @@ def test_interpolation_ends_picked_by_looking_draw_a_path_and_its_filmstrip(page
         page.set_viewport_size({"width": width, "height": 1000})
         wait_idle(page)
         screenshot(page, f"explore-interpolation-{width}")
+
+
+def test_the_in_page_decoder_says_it_is_loading_instead_of_leaving_a_blank(page: Page, app_url: str) -> None:
+    """onnxruntime-web takes seconds to load on a busy machine: until then the sliders' place
+    said nothing and stayed 0 px tall, so Explore looked as if they were missing."""
+    held = []  # onnxruntime-web's requests, kept unanswered: the decoder is still loading
+    page.route("**/vendor/onnxruntime-web/**", lambda route: held.append(route))
+    open_app(page, app_url)
+    go_to(page, "Explore")
+    status = page.locator(f"{MAIN} .st-key-explore_decoder [data-testid='vaeDecodePath']")
+    status.wait_for(state="visible", timeout=10_000)
+    assert "Loading" in status.inner_text()
+    for route in held:
+        route.abort()

@@ -68,6 +68,7 @@ function createState(root, data, setStateValue) {
     if (s.float) s.float.remove();
     s.box.remove();
   };
+  s.box.append(s.status);  // "Loading…" from the start: the role's parts come once the decoder has loaded (seconds)
   root.appendChild(s.box);
   return s;
 }
