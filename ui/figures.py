@@ -188,3 +188,32 @@ def loss_figure(title: str, train_x: list[float], train_y: list[float], val_x: l
         xaxis_title="epoch", yaxis_title="nats per image", legend={"orientation": "h", "y": -0.3},
     )
     return fig
+
+
+def play_controls(
+    fig: go.Figure, steps: Sequence[tuple[str, str]], play: dict, jump: dict, prefix: str,
+) -> go.Figure:
+    """Play/Pause under the x-axis title and a scrubber over `steps` (frame name, label) in a
+    row of its own below, placed in pixels from the plot's bottom edge: placed as fractions of
+    the plot's height they sat on the axis title at 800 px and met each other on a phone.
+    Light buttons with dark text on both themes (the default left "Play" white on white
+    under the dark theme). Every frame is in the figure: plotly.js plays them in the page."""
+    return fig.update_layout(
+        updatemenus=[{
+            "type": "buttons", "direction": "left", "x": 0, "y": 0, "xanchor": "left", "yanchor": "top",
+            "pad": {"t": 45, "r": 10}, "showactive": False,
+            "bgcolor": "#f0f2f6", "bordercolor": "#a3a8b8", "font": {"color": "#262730"},
+            "buttons": [
+                {"label": "▶ Play", "method": "animate", "args": [None, play]},
+                {"label": "❚❚ Pause", "method": "animate", "args": [[None], jump]},
+            ],
+        }],
+        sliders=[{
+            # room on the right for half the last label ("12 (saved)"), which ran off a phone's screen
+            "active": 0, "x": 0, "len": 1.0, "y": 0, "yanchor": "top", "pad": {"t": 95, "r": 35},
+            "currentvalue": {"prefix": prefix, "xanchor": "left"}, "transition": {"duration": 0},
+            "steps": [{"label": label, "method": "animate", "args": [[name], jump]} for name, label in steps],
+        }],
+        margin={"b": 170},
+    )
+

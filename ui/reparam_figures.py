@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from vae_core.posterior import GridPosterior, ellipse_points
 from vae_core.reparam import Frame1D, RunningKL, format_number, normal_pdf
 
-from .figures import MODEBAR_PX
+from .figures import MODEBAR_PX, play_controls
 
 PLAY_ARGS = {"frame": {"duration": 60, "redraw": True}, "fromcurrent": True, "transition": {"duration": 0}}
 # The sample's marker: black vanished on the dark theme's background; this orange reads on both.
@@ -30,29 +30,8 @@ def legend_above(fig: go.Figure) -> go.Figure:
 
 
 def animate(fig: go.Figure, labels: list[str]) -> go.Figure:
-    """Play/Pause buttons and a scrubber: every frame is in the figure, so plotly.js plays
-    them in the browser without a round trip to the server."""
-    names = [frame.name for frame in fig.frames]
-    fig.update_layout(
-        updatemenus=[{
-            "type": "buttons", "direction": "left", "x": 0.0, "y": -0.12, "xanchor": "left", "yanchor": "top",
-            # light buttons with dark text on both themes: plotly's default highlight left "Play"
-            # white on white under the dark theme
-            "bgcolor": "#f0f2f6", "bordercolor": "#a3a8b8", "font": {"color": "#262730"}, "showactive": False,
-            "buttons": [
-                {"label": "▶ Play", "method": "animate", "args": [None, PLAY_ARGS]},
-                {"label": "❚❚ Pause", "method": "animate", "args": [[None], JUMP_ARGS]},
-            ],
-        }],
-        sliders=[{
-            "active": 0, "x": 0.18, "len": 0.82, "y": -0.08, "currentvalue": {"prefix": "t = "},
-            "steps": [
-                {"label": label, "method": "animate", "args": [[name], JUMP_ARGS]} for name, label in zip(names, labels)
-            ],
-        }],
-        margin={"b": 110},
-    )
-    return fig
+    """Play/Pause and a scrubber over t (`play_controls`)."""
+    return play_controls(fig, [(frame.name, label) for frame, label in zip(fig.frames, labels)], PLAY_ARGS, JUMP_ARGS, "t = ")
 
 
 def figure_1d(frames: list[Frame1D]) -> go.Figure:
@@ -76,7 +55,7 @@ def figure_1d(frames: list[Frame1D]) -> go.Figure:
         frames=[go.Frame(data=moving(f), traces=[2, 3], name=str(i), layout={"title": {"text": f.label}})
                 for i, f in enumerate(frames)],
         layout={"title": {"text": first.label}, "xaxis": {"range": [first.x[0], first.x[-1]], "title": "value"},
-                "yaxis": {"range": [0, y_max], "title": "density"}, "height": 430},
+                "yaxis": {"range": [0, y_max], "title": "density"}, "height": 490},
     )
     return animate(legend_above(fig), [f"{t:.2f}" for t in np.linspace(0, 1, len(frames))])
 
@@ -107,7 +86,7 @@ def figure_2d(cloud: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray, dims: tupl
                          layout={"title": {"text": f"t = {labels[t]}: mean t·μ, scale 1 + t(σ − 1)"}})
                 for t in range(n + 1)],
         layout={
-            "title": {"text": f"t = {labels[0]}: ε ~ N(0, I)"}, "height": 560,
+            "title": {"text": f"t = {labels[0]}: ε ~ N(0, I)"}, "height": 620,
             "xaxis": {"range": [lo[0], hi[0]], "title": f"z[{dims[0]}]"},
             "yaxis": {"range": [lo[1], hi[1]], "title": f"z[{dims[1]}]", "scaleanchor": "x"},
         },

@@ -20,6 +20,7 @@ from .browser_decoder import frames_decoder
 from .images import crisp
 from .loaders import bayes_numbers, mc_kl
 from .reparam_figures import figure_1d, figure_2d, figure_bayes, figure_kl_bars, figure_mc, kl_latex, latex_number
+from .style import stacking
 
 N_FRAMES = 30
 N_CLOUD = 300
@@ -51,7 +52,7 @@ def panel_1d(ckpt: Checkpoint, mu: np.ndarray, sigma: np.ndarray) -> None:
         _from_dim(mu, sigma)
     st.markdown("One dimension: the standard normal curve and the sampled ε are shifted by μ and "
                 "scaled by σ until ε lands on **z = μ + σ·ε**, a sample of N(μ, σ²). Press ▶ Play.")
-    controls, plot = st.columns([1, 3])
+    controls, plot = stacking("reparam-1d").columns([1, 3])
     with controls:
         st.slider("μ", *MU_RANGE, step=0.01, key="rp_mu")
         st.slider("σ", *SIGMA_RANGE, step=0.01, key="rp_sigma")

@@ -20,7 +20,7 @@ from vae_core.jobs import TrainingJob
 from vae_core.replay_plane import frame_bounds, replay_plane
 from vae_core.snapshots import LatentSnapshots
 
-from .figures import label_colour, label_colours
+from .figures import label_colour, label_colours, play_controls
 
 FRAME_MS = 200  # per epoch while playing
 TRANSITION_MS = 150  # points glide between epochs
@@ -74,27 +74,9 @@ def replay_figure(
 
     fig.frames = [go.Frame(name=str(int(e)), data=[moving(k)], traces=[0]) for k, e in enumerate(epochs)]
     jump = {"mode": "immediate", "frame": {"duration": 0, "redraw": False}, "transition": {"duration": 0}}
-    fig.update_layout(
-        updatemenus=[{
-            "type": "buttons", "direction": "left", "x": 0, "y": 0, "xanchor": "left", "yanchor": "top",
-            "pad": {"t": 45, "r": 10}, "showactive": False,
-            "buttons": [
-                {"label": "▶ Play", "method": "animate", "args": [None, {
-                    "frame": {"duration": FRAME_MS, "redraw": False}, "fromcurrent": True,
-                    "transition": {"duration": TRANSITION_MS, "easing": "linear"}}]},
-                {"label": "❚❚ Pause", "method": "animate", "args": [[None], jump]},
-            ],
-        }],
-        sliders=[{
-            # a row of its own under the buttons, so the two never overlap on a phone
-            # room on the right for half the last label ("12 (saved)"), which ran off a phone's screen
-            "active": 0, "x": 0, "len": 1.0, "y": 0, "yanchor": "top", "pad": {"t": 95, "r": 35},
-            "currentvalue": {"prefix": "Epoch ", "xanchor": "left"},
-            "transition": {"duration": 0},
-            "steps": [{"label": caption(int(e)), "method": "animate", "args": [[str(int(e))], jump]} for e in epochs],
-        }],
-        margin={"b": 170},
-    )
+    play = {"frame": {"duration": FRAME_MS, "redraw": False}, "fromcurrent": True,
+            "transition": {"duration": TRANSITION_MS, "easing": "linear"}}
+    play_controls(fig, [(str(int(e)), caption(int(e))) for e in epochs], play, jump, "Epoch ")
     return fig
 
 

@@ -2,7 +2,8 @@
 laptop's half screen (800 px) or a phone (390 px).
 
 - Formulas scroll sideways instead of being cut off ("3.03297 na").
-- Metrics, the sidebar picker's value and its options wrap instead of ending in "…". The options
+- Metrics, button labels, the sidebar picker's value and its options wrap instead of ending in
+  "…" ("Worked exa…" in a narrow column at 800 px). The options
   are divs in fixed 40 px rows (a virtual list), so they wrap onto two smaller lines.
 - Columns inside a container whose key starts with "stack-" stack when the main area is
   narrower than STACK_PX: a map beside its decoded image shrank to 136 px at 800.
@@ -29,6 +30,9 @@ CSS = f"""
 [data-testid="stMain"] {{ container-type: inline-size; container-name: vae-main; }}
 [data-testid="stMarkdownContainer"] .katex-display {{ overflow-x: auto; overflow-y: hidden; padding: 2px 0; }}
 [data-testid="stMetricValue"] > div, [data-testid="stMetricLabel"] p, [data-testid="stMetricDelta"] > div {{
+  white-space: normal; overflow-wrap: anywhere; text-overflow: clip;
+}}
+[data-testid^="stBaseButton"] [data-testid="stMarkdownContainer"], [data-testid^="stBaseButton"] p {{
   white-space: normal; overflow-wrap: anywhere; text-overflow: clip;
 }}
 [data-testid="stSidebar"] [data-baseweb="select"] div {{ white-space: normal; overflow: visible; text-overflow: clip; }}

@@ -271,5 +271,10 @@ def test_nothing_is_cut_off_on_a_half_screen_or_a_phone(browser: Browser, app_ur
         if width < 1000:  # a usable map where the columns stack (side by side at 1400 it has 3/5 of the row)
             assert plot["width"] >= 0.6 * min(main["width"], width) and plot["height"] >= 300, plot
         screenshot(page, f"latent_map_{width}")
+        # a button's label wraps in a narrow column instead of ending in "…" ("Worked exa…" at 800)
+        page.goto(f"{app_url}/reparameterization")
+        page.locator(f"{MAIN} .st-key-preset_worked_example button").wait_for()
+        wait_idle(page)
+        assert cut_off(page, f"{MAIN} [data-testid^='stBaseButton']") == []
     finally:
         context.close()
