@@ -201,7 +201,7 @@ def play_controls(
     return fig.update_layout(
         updatemenus=[{
             "type": "buttons", "direction": "left", "x": 0, "y": 0, "xanchor": "left", "yanchor": "top",
-            "pad": {"t": 45, "r": 10}, "showactive": False,
+            "pad": {"t": 55, "r": 10}, "showactive": False,
             "bgcolor": "#f0f2f6", "bordercolor": "#a3a8b8", "font": {"color": "#262730"},
             "buttons": [
                 {"label": "▶ Play", "method": "animate", "args": [None, play]},
@@ -210,10 +210,10 @@ def play_controls(
         }],
         sliders=[{
             # room on the right for half the last label ("12 (saved)"), which ran off a phone's screen
-            "active": 0, "x": 0, "len": 1.0, "y": 0, "yanchor": "top", "pad": {"t": 95, "r": 35},
+            "active": 0, "x": 0, "len": 1.0, "y": 0, "yanchor": "top", "pad": {"t": 105, "r": 35},
             "currentvalue": {"prefix": prefix, "xanchor": "left"}, "transition": {"duration": 0},
             "steps": [{"label": label, "method": "animate", "args": [[name], jump]} for name, label in steps],
         }],
-        margin={"b": 170},
+        margin={"b": 180},
     )
 

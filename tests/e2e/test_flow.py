@@ -276,5 +276,10 @@ def test_nothing_is_cut_off_on_a_half_screen_or_a_phone(browser: Browser, app_ur
         page.locator(f"{MAIN} .st-key-preset_worked_example button").wait_for()
         wait_idle(page)
         assert cut_off(page, f"{MAIN} [data-testid^='stBaseButton']") == []
+        # the animation's Play/Pause sit below the x-axis title, not on it (they did at 800)
+        chart = f"{MAIN} .st-key-rp_anim_1d"
+        page.locator(f"{chart} .updatemenu-button").first.wait_for()
+        play, axis_title = (page.locator(f"{chart} {part}").first.bounding_box() for part in (".updatemenu-button", ".xtitle"))
+        assert play["y"] >= axis_title["y"] + axis_title["height"], (play, axis_title)
     finally:
         context.close()
