@@ -40,8 +40,8 @@ def test_exported_conv_decoder_matches_torch_and_is_kept(tmp_path: Path) -> None
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [entry.path.stem for entry in list_checkpoints(SHIPPED)])
 def test_every_shipped_decoder_exports_to_a_graph_that_decodes_as_torch_does(name: str, tmp_path: Path) -> None:
-    """The graph the page runs, for every shipped model (the browser test runs one model per
-    architecture in Chromium; this checks the export of each of the others too), on 300 random z."""
+    """The graph the page runs, for every shipped model, on 300 random z: the browser test checks
+    the same in Chromium; this one also runs where Chromium is missing."""
     model = load_checkpoint(SHIPPED / name).model.eval()
     path = DecoderExports(tmp_path).export(model)
     z = (np.random.default_rng(0).standard_normal((N_Z, model.latent_dim)) * 1.5).astype(np.float32)

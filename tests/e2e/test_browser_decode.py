@@ -1,6 +1,6 @@
 """The page's own decode (static/js/vae_decoder.mjs running onnxruntime-web on the decoder
-exported from the checkpoint, served by the app) equals torch's, for a shipped model of every
-architecture and for one trained right here; the page turns a map position into the server's z; and the pages
+exported from the checkpoint, served by the app) equals torch's, for every shipped model and
+for one trained right here; the page turns a map position into the server's z; and the pages
 decode in the browser as the pointer or a slider moves, or on the server when the browser
 cannot."""
 from __future__ import annotations
@@ -18,7 +18,7 @@ from playwright.sync_api import Page
 from ui.browser_decoder import DECODER_MODULE, ORT_BUNDLE, browser_decoder, map_inverse, static_url
 from ui.loaders import DEFAULT_MODEL, SHIPPED_DIR
 from vae_core import Checkpoint, ModelConfig, TrainConfig, load_checkpoint, load_dataset, save_checkpoint
-from vae_core.projection import fit_projection, map_bounds
+from vae_core.projection import fit_projection, map_bounds, umap_projection
 from vae_core.training import Trainer
 
 from .conftest import MAIN, go_to, no_exception, open_app, screenshot, select_model, server_path_only, wait_idle
@@ -58,22 +58,15 @@ STATUS = '[data-testid="vaeDecodePath"]'
 CANVAS = '[data-testid="vaeDecodedCanvas"]'
 
 
-def one_per_architecture() -> list[Path]:
-    """A shipped model of each architecture and image shape, the default model first. Models
-    that differ only in their weights (beta 1 and 4) or latent size export to the same graph
-    with other numbers in it, and each export costs seconds; the freshly trained model adds a
-    Gaussian decoder and a fifth latent size."""
-    chosen: dict[tuple, Path] = {}
-    for path in sorted(SHIPPED_DIR.glob("*.safetensors"), key=lambda p: (p.stem != DEFAULT_MODEL, p.stem)):
-        config = load_checkpoint(path).config
-        chosen.setdefault((config.arch, config.image_shape), path)
-    return list(chosen.values())
+def shipped_models() -> list[Path]:
+    """Every shipped model, the default first: each is a graph the page may be asked to run."""
+    return sorted(SHIPPED_DIR.glob("*.safetensors"), key=lambda p: (p.stem != DEFAULT_MODEL, p.stem))
 
 
 @needs_ort
 def test_page_decode_matches_torch(page: Page, app_url: str, tmp_path: Path) -> None:
-    paths = one_per_architecture() + [fresh_checkpoint(tmp_path)]
-    assert len(paths) >= 4  # MLP 8x8, conv 28x28 grey, conv 64x64 colour, and the fresh one
+    paths = shipped_models() + [fresh_checkpoint(tmp_path)]  # the fresh one: a Gaussian decoder, another latent size
+    assert len(paths) >= 7
     open_app(page, app_url)
     rng = np.random.default_rng(0)
     for path in paths:
@@ -96,11 +89,16 @@ INVERSE_JS = """async ([module, spec, xy]) => {
 }"""
 
 
-@pytest.mark.parametrize("method", ["pca", "raw", "tsne"])
+@pytest.mark.parametrize("method", ["pca", "raw", "tsne", "umap"])
 def test_page_map_inverse_matches_the_server(page: Page, app_url: str, method: str) -> None:
-    """A map position goes back to the same z in the page as in vae_core.projection."""
+    """A map position goes back to the same z in the page as in vae_core.projection. UMAP's way
+    back uses only its layout and codes, so any layout serves (fitting one costs numba's compile)."""
     codes = load_checkpoint(SHIPPED_DIR / "digits-mlp-8d").codes.mu.astype(np.float64)[:400]
-    projection = fit_projection(codes, method, dims=(2, 5))
+    if method == "umap":
+        layout = fit_projection(codes, "pca").embedding
+        projection = umap_projection(layout - (layout.max(axis=0) + layout.min(axis=0)) / 2, codes, k=10, seed=0)
+    else:
+        projection = fit_projection(codes, method, dims=(2, 5))
     x0, x1, y0, y1 = map_bounds(projection.embedding)
     rng = np.random.default_rng(1)
     xy = np.column_stack([rng.uniform(x0, x1, 200), rng.uniform(y0, y1, 200)])
