@@ -270,6 +270,11 @@ def test_nothing_is_cut_off_on_a_half_screen_or_a_phone(browser: Browser, app_ur
         main = page.locator(MAIN).bounding_box()
         if width < 1000:  # a usable map where the columns stack (side by side at 1400 it has 3/5 of the row)
             assert plot["width"] >= 0.6 * min(main["width"], width) and plot["height"] >= 300, plot
+        else:  # the map fills its column, with no empty band above it
+            column = page.locator(f"{MAIN} [data-testid='stColumn']:has(.st-key-latent_map_chart)").first.bounding_box()
+            chart = page.locator(f"{MAIN} .st-key-latent_map_chart").bounding_box()
+            assert chart["width"] >= 0.95 * column["width"] and plot["height"] >= 450, (column, chart, plot)
+            assert chart["y"] - column["y"] <= 120, (column, chart)  # one row of controls (76 px), no more
         screenshot(page, f"latent_map_{width}")
         # a button's label wraps in a narrow column instead of ending in "…" ("Worked exa…" at 800)
         page.goto(f"{app_url}/reparameterization")
