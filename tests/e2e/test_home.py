@@ -5,12 +5,12 @@ from urllib.parse import urlparse
 
 import pytest
 
-from .conftest import MAIN, screenshot, wait_idle
+from .conftest import MAIN, go_to, screenshot, wait_idle
 
 pytestmark = pytest.mark.e2e
 
 
-def test_home_shows_the_shipped_model(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_home_shows_the_shipped_model_and_no_page_fetches_from_outside(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
     hosts: set[str] = set()
     page.on("request", lambda request: hosts.add(urlparse(request.url).hostname or request.url.split(":")[0]))
     page.goto(app_url)
@@ -22,7 +22,10 @@ def test_home_shows_the_shipped_model(page, app_url: str) -> None:  # type: igno
     assert page.locator('[data-testid="stException"]').count() == 0
     page.wait_for_function("() => document.querySelector(\"link[rel='shortcut icon']\")?.href.startsWith('data:')")
     screenshot(page, "home")
-    # every request went to this server, or was inline (data:, blob:): the page icon included
+    for name in ("Train", "Latent map", "Explore", "Reparameterization", "Encode", "Compare"):
+        go_to(page, name)
+        assert page.locator('[data-testid="stException"]').count() == 0, name
+    # every request of every page went to this server, or was inline (data:, blob:): the page icon included
     assert hosts <= {"127.0.0.1", "data", "blob"}, hosts
 
 
