@@ -44,7 +44,7 @@ sys.path.insert(0, str(REPO))  # run as a script from anywhere
 from bench.browser_latency import percentile, random_drag, rss_mb  # noqa: E402
 from tests.e2e.conftest import (  # noqa: E402
     CHROMIUM, CHROMIUM_FLAGS, MAIN, PICKER, VIEWPORT, digit_png, launch_chromium, open_app, start_server, stop_server,
-    wait_image_change,
+    title_text, wait_image_change,
 )
 from tests.e2e.conftest import go_to as go_to_sync  # noqa: E402
 from vae_core import CheckpointError, load_checkpoint  # noqa: E402
@@ -78,7 +78,7 @@ async def wait_idle(page: Page, timeout_ms: int = STEP_TIMEOUT_MS) -> None:
 
 async def go_to(page: Page, title: str) -> None:
     await page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
-    await page.locator(f"{MAIN} h1", has_text=title).first.wait_for(timeout=STEP_TIMEOUT_MS)
+    await page.locator(f"{MAIN} h1", has_text=title_text(title)).first.wait_for(timeout=STEP_TIMEOUT_MS)
     await wait_idle(page)
 
 

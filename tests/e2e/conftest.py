@@ -161,11 +161,16 @@ def select_model(page: Page, name: str) -> None:
     wait_idle(page)
 
 
-def title(page: Page, text: str) -> Locator:
-    """The page's title when it reads exactly `text`: a plain `has_text` matches any part of it,
+def title_text(text: str) -> re.Pattern[str]:
+    """A page title that reads exactly `text`: a plain `has_text` matches any part of it,
     case-insensitively, so "Encode" and "Explore" were found in Home's "Variational
     autoencoders, explored" before the new page had been drawn."""
-    return page.locator(f"{MAIN} h1", has_text=re.compile(rf"^\s*{re.escape(text)}\s*$")).first
+    return re.compile(rf"^\s*{re.escape(text)}\s*$")
+
+
+def title(page: Page, text: str) -> Locator:
+    """The page's title when it reads exactly `text` (see title_text)."""
+    return page.locator(f"{MAIN} h1", has_text=title_text(text)).first
 
 
 def go_to(page: Page, name: str, timeout_ms: int = 60_000) -> None:
