@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.style import stacking
 from ui.warmup import warm_up
 
-LINKS = [  # (page, what it does, icon as in app.py); page links do not wrap: at most ~45 characters
+LINKS = [  # (page, what it does, icon as in app.py); page links do not wrap: at most ~45 characters,
+    # so the columns below stack where the main area is narrow (a 150 px column cut them at 800 px)
     ("pages/train.py", "Train: digits, MNIST or your IDX files", ":material/model_training:"),
     ("pages/latent_map.py", "Latent map: click anywhere to decode", ":material/scatter_plot:"),
     ("pages/explore.py", "Explore: sliders, interpolation, traversals", ":material/tune:"),
@@ -23,7 +25,7 @@ st.markdown(
     "look at each piece of that idea on a real trained model."
 )
 
-theory, model_col = st.columns([3, 2], gap="large")
+theory, model_col = stacking("home").columns([3, 2], gap="large")
 with theory:
     st.subheader("From Bayes to the ELBO")
     st.markdown("We would like the **posterior**: which codes $z$ explain an image $x$. Bayes' rule gives it")

@@ -17,6 +17,7 @@ from ui.loaders import MNIST_DIR, dataset, job_registry
 from ui.plain import plain
 from ui.replay import learning_map
 from ui.sessions import session_id
+from ui.style import stacking
 from ui.train_panels import JOB_KEY, NAME_KEY, SAVED_KEY, duration, outcome, save_panel, server_jobs
 from vae_core import DataError, ImageData, ModelConfig, TrainConfig
 from vae_core.data import SHAPES_SIZE
@@ -225,7 +226,7 @@ if saved:
 
 job = job_registry().get(st.session_state.get(JOB_KEY))
 running = job is not None and job.running
-settings_col, live_col = st.columns([1, 2], gap="large")
+settings_col, live_col = stacking("train").columns([1, 2], gap="large")  # 1/3 of 800 px cut "Binarise th…"
 with settings_col:
     _settings(busy=running)
     if job is not None and job.unsaved:

@@ -286,5 +286,16 @@ def test_nothing_is_cut_off_on_a_half_screen_or_a_phone(browser: Browser, app_ur
         page.locator(f"{chart} .updatemenu-button").first.wait_for()
         play, axis_title = (page.locator(f"{chart} {part}").first.bounding_box() for part in (".updatemenu-button", ".xtitle"))
         assert play["y"] >= axis_title["y"] + axis_title["height"], (play, axis_title)
+        # Home's links and Train's settings fit: in a side column at 800 px they were cut
+        # ("Train: digits, MN", "Binarise th…", "Digits (scikit-")
+        page.goto(app_url)
+        page.locator(f"{MAIN} [data-testid='stPageLink']").last.wait_for()
+        wait_idle(page)
+        assert cut_off(page, f"{MAIN} [data-testid='stPageLink']") == []
+        page.goto(f"{app_url}/train")
+        page.locator(f"{MAIN} [data-testid='stCheckbox']").first.wait_for()
+        wait_idle(page)
+        for text in ("[data-testid='stMarkdownContainer']", "[data-baseweb='select']"):  # labels, a box's value
+            assert cut_off(page, f"{MAIN} {text}") == [], text
     finally:
         context.close()
