@@ -9,6 +9,7 @@ import streamlit as st
 from ui.compare import cached_view, model_column, originals_strip, shared_images
 from ui.loaders import available_models, class_names, load_model, model_dataset
 from ui.picker import model_label
+from ui.plain import plain
 from ui.state import model_or_notice
 from vae_core import CheckpointError
 
@@ -47,4 +48,5 @@ st.image(originals_strip(images), caption="The first shared images; each model's
 names = class_names(ckpt, labels)
 for column, model, key in zip(st.columns(2, gap="medium"), (ckpt, other), ("compare_a", "compare_b")):
     with column:
-        model_column(model.path.stem, cached_view(model, data, images), labels, names, key)
+        model_column(model.path.stem, plain(model_label(models[str(model.path)])), cached_view(model, data, images),
+                     labels, names, key)

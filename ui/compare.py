@@ -57,9 +57,13 @@ def units_figure(units: UnitActivity, title: str) -> go.Figure:
     return fig
 
 
-def model_column(name: str, view: ModelView, labels: np.ndarray, names: tuple[str, ...], key: str) -> None:
-    """One model's column: map, manifold grid, reconstructions and units."""
+def model_column(
+    name: str, details: str, view: ModelView, labels: np.ndarray, names: tuple[str, ...], key: str,
+) -> None:
+    """One model's column: its details in full (the "Compare with" box's text field cannot wrap and
+    cut them at 800 px), map, manifold grid, reconstructions and units."""
     st.subheader(name)
+    st.caption(details)
     st.plotly_chart(codes_map_figure(view.pca, labels, names, 360, hover=False), key=f"{key}_map", width="stretch")
     n_grid = int(round(np.sqrt(len(view.grid))))
     st.image(crisp(tile_images(view.grid, n_grid), 360), output_format="PNG",

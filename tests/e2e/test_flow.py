@@ -15,7 +15,7 @@ from vae_core.encoding import encode_uploads
 
 from .conftest import (
     MAIN, PICKER, digit_png, go_to, no_exception, open_app, screenshot, select_model, start_server, stop_server,
-    server_path_only, title, wait_idle, wait_image_change,
+    server_path_only, title, title_text, wait_idle, wait_image_change,
 )
 
 pytestmark = pytest.mark.e2e
@@ -297,5 +297,11 @@ def test_nothing_is_cut_off_on_a_half_screen_or_a_phone(browser: Browser, app_ur
         wait_idle(page)
         for text in ("[data-testid='stMarkdownContainer']", "[data-baseweb='select']"):  # labels, a box's value
             assert cut_off(page, f"{MAIN} {text}") == [], text
+        # Compare's box cuts the other model's label (a text field): each column says it in full
+        page.goto(f"{app_url}/compare")
+        page.locator(f"{MAIN} [data-testid='stImage']").last.wait_for()
+        wait_idle(page)
+        other = page.locator(f"{MAIN} [data-testid='stSelectbox'] input").input_value()
+        page.locator(f"{MAIN} [data-testid='stCaptionContainer']", has_text=title_text(other)).wait_for()
     finally:
         context.close()
