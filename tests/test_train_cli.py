@@ -13,6 +13,7 @@ from PIL import Image
 
 from vae_core import load_checkpoint
 from vae_core.data import load_digits_data
+from vae_core import train
 from vae_core.train import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,6 +49,17 @@ def test_a_device_this_machine_lacks_is_one_line_and_status_2(
     assert main([*SMALL, "--device", "cuda", "--out", str(tmp_path / "m")]) == 2
     assert "this machine has no usable CUDA GPU" in one_line_error(capsys)
     assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_another_rank_waits_for_rank_0_and_then_says_its_own_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    slept: list[float] = []
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setattr(train.time, "sleep", slept.append)
+    assert main([*SMALL, "--epochs", "0", "--out", str(tmp_path / "m")]) == 2
+    assert slept == [train.RANK_0_GRACE_S]  # torchrun stops it meanwhile once rank 0 has said it
+    assert capsys.readouterr().err.startswith("error (rank 1): epochs must be between 1 and")
 
 
 @pytest.mark.parametrize(("args", "said"), [

@@ -15,6 +15,7 @@ import argparse
 import logging
 import os
 import sys
+import time
 from collections.abc import Sequence
 
 from tqdm import tqdm
@@ -60,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+RANK_0_GRACE_S = 20.0
+
+
 def _is_main_rank() -> bool:
     """Rank 0 (or no torchrun): known from the environment before the process group exists."""
     return os.environ.get("RANK", "0") == "0"
@@ -79,7 +83,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = f"{err.filename}: {err.strerror}" if err.filename and err.strerror else str(err)
     if _is_main_rank():
         print(f"error: {message}", file=sys.stderr)
+    else:
+        _wait_for_rank_0(message)
     return status
+
+
+def _wait_for_rank_0(message: str) -> None:
+    """Let rank 0 say the error first: a rank that exited at once would make torchrun stop rank 0 before it
+    printed. torchrun stops this process as soon as rank 0 exits; an error rank 0 did not meet is said here."""
+    time.sleep(RANK_0_GRACE_S)
+    print(f"error (rank {os.environ.get('RANK')}): {message}", file=sys.stderr)
 
 
 def _train(args: argparse.Namespace) -> int:
