@@ -77,7 +77,7 @@ def page_decoder(ckpt: Checkpoint, component_key: str) -> BrowserDecoder | str:
     if not st.session_state.get(IN_BROWSER_KEY, True):
         return "decoding in this browser is switched off"
     said = decode_path(st.session_state.get(component_key))
-    if said is not None and said != "browser":
+    if said is not None:
         return said
     return browser_decoder(ckpt)
 

@@ -18,7 +18,8 @@ the map. It is mounted with `data` = {"role", "chart": CSS selector of the map's
 
 `in_page_decoder` (ui/js/in_page_decoder.js) decodes z in the page and paints it to a canvas
 on every pointer or slider move (data and roles: see the JS and ui.browser_decoder). Its state:
-"path" = "browser" once the page's decoder runs, or "server: <why>" (`decode_path`), and
+"path" = "server: <why>" once the page's decoder cannot run (`decode_path`; it never says
+"browser", which the server assumes, so that the decoder coming in reruns nothing), and
 for role "sliders" "z" = the settled point, debounced (`settled_z`).
 
 `draw_pad` (ui/js/draw_pad.js) is a pad to draw on. data = {"side" (px), "strokes" (the
@@ -126,11 +127,9 @@ def _get(state: Any, name: str) -> Any:
 
 
 def decode_path(state: Any) -> str | None:
-    """Which path the in-page decoder took: "browser", or why the server decodes (the text
-    after "server: "); None before it said, or for anything else."""
+    """Why the server must decode, as the in-page decoder said (the text after "server: ");
+    None while the browser decodes, or for anything else."""
     value = _get(state, "path")
-    if value == "browser":
-        return value
     if isinstance(value, str) and value.startswith("server: ") and len(value) <= 300:
         return value[len("server: "):]
     return None

@@ -53,7 +53,9 @@ function createState(root, data, setStateValue) {
   s.listen = (target, name, fn, opts) => { target.addEventListener(name, fn, opts); s.listeners.push([target, name, fn, opts]); };
   s.setPath = (path, text) => {
     s.status.textContent = text;
-    if (s.path !== path) { s.path = path; setStateValue("path", path); }
+    // Only a fallback is told to the server, which assumes this browser decodes until then: telling it "browser"
+    // too would rerun the whole page as the decoder came in, replacing its buttons under a user's click.
+    if (path !== "browser" && s.path !== path) { s.path = path; setStateValue("path", path); }
   };
   s.onPaint = (z, ms) => {
     s.painted += 1;
