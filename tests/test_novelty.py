@@ -34,7 +34,7 @@ def test_a_large_data_set_is_measured_on_an_even_spread_of_it(digits_model) -> N
     from vae_core.novelty import MAX_IMAGES
 
     images = load_dataset("digits").floats().repeat(4, 1, 1, 1)  # 7,188 images: more than measured
-    spread = images[torch.linspace(0, len(images) - 1, MAX_IMAGES).round().long()]
+    spread = images[np.linspace(0, len(images) - 1, MAX_IMAGES).round().astype(np.int64)]
     threshold = novelty_threshold(digits_model, images)
     assert threshold.n == MAX_IMAGES < len(images)
     assert threshold.value == pytest.approx(novelty_threshold(digits_model, spread).value, rel=1e-6)

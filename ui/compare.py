@@ -8,6 +8,7 @@ import torch
 
 from vae_core import Checkpoint, ImageData
 from vae_core.compare import ModelView, model_view
+from vae_core.data import even_rows
 from vae_core.inference import to_display
 from vae_core.latent_ops import tile_images
 from vae_core.units import UnitActivity
@@ -21,7 +22,7 @@ INACTIVE_COLOUR = "#bab0ac"
 
 def shared_images(data: ImageData, n: int) -> tuple[torch.Tensor, np.ndarray]:
     """n images spread evenly over the data set (every class in proportion), and their labels."""
-    rows = np.linspace(0, len(data) - 1, min(n, len(data))).round().astype(np.int64)
+    rows = even_rows(len(data), n)
     return data.floats(rows), data.labels[rows].numpy()
 
 

@@ -50,6 +50,12 @@ def as_float(pixels: Tensor) -> Tensor:
     return pixels if pixels.is_floating_point() else pixels.float().div_(255.0)
 
 
+def even_rows(length: int, n: int) -> np.ndarray:
+    """min(n, length) row indices spread evenly over `length` rows, first and last included: a sample
+    that keeps every class in proportion (rounded in float64; float32 put some a row off)."""
+    return np.linspace(0, length - 1, min(n, length)).round().astype(np.int64)
+
+
 @dataclass(frozen=True)
 class ImageData:
     """Pixels (N, C, H, W), uint8 in 0..255 or float32 in [0, 1], and labels (N,) int64 (-1 = unlabelled).

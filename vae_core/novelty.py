@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .data import as_float
+from .data import as_float, even_rows
 from .encoding import encode_batch
 from .models import VAE
 
@@ -45,6 +45,6 @@ def novelty_threshold(model: VAE, images: torch.Tensor, quantile: float = QUANTI
     if len(images) == 0:
         raise ValueError("the threshold needs at least one data image")
     if len(images) > MAX_IMAGES:
-        images = images[torch.linspace(0, len(images) - 1, MAX_IMAGES).round().long()]
+        images = images[even_rows(len(images), MAX_IMAGES)]
     errors = np.concatenate([encode_batch(model, as_float(images[i:i + BATCH])).recon_error for i in range(0, len(images), BATCH)])
     return NoveltyThreshold(float(np.quantile(errors, quantile)), quantile, len(errors))

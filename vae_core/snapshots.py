@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .data import even_rows
 from .metadata import MAX_SNAPSHOT_BYTES
 
 SNAPSHOT_POINTS = 1000  # test images followed through training (all of them when the split is smaller)
@@ -62,7 +63,7 @@ class LatentSnapshots:
         room = max(2, room)
         if len(self) <= room:
             return self
-        order = np.unique(np.linspace(0, len(self) - 1, room).round().astype(int))
+        order = even_rows(len(self), room)  # distinct: more frames than room
         if keep is not None and keep in self.epochs and room > 2:
             k = int(np.searchsorted(self.epochs, keep))
             if k not in order:  # it takes the place of the nearest spread frame, never the first or last
