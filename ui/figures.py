@@ -216,4 +216,3 @@ def play_controls(
         }],
         margin={"b": 180},
     )
-

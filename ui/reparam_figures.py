@@ -14,6 +14,7 @@ from .figures import MODEBAR_PX, play_controls
 PLAY_ARGS = {"frame": {"duration": 60, "redraw": True}, "fromcurrent": True, "transition": {"duration": 0}}
 # The sample's marker: black vanished on the dark theme's background; this orange reads on both.
 SAMPLE_COLOUR = "#f28e2b"
+TITLE_ROW_PX = 28  # the title's row, above the legend's
 JUMP_ARGS = {"frame": {"duration": 0, "redraw": True}, "mode": "immediate", "transition": {"duration": 0}}
 
 
@@ -23,7 +24,7 @@ def legend_above(fig: go.Figure) -> go.Figure:
     height = fig.layout.height
     fig.update_layout(
         title={"yref": "container", "y": 1 - MODEBAR_PX / height, "yanchor": "top", "x": 0, "xanchor": "left"},
-        legend={"orientation": "h", "yref": "container", "y": 1 - (MODEBAR_PX + 28) / height, "yanchor": "top",
+        legend={"orientation": "h", "yref": "container", "y": 1 - (MODEBAR_PX + TITLE_ROW_PX) / height, "yanchor": "top",
                 "x": 0},
     )
     return fig
